@@ -1,0 +1,268 @@
+#include "hypervisor/kvm/kvm.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+
+#include <atomic>
+#include <memory>
+
+namespace vmm::hv {
+namespace {
+
+// ioctl that retries on EINTR (not for KVM_RUN, where EINTR means a kick).
+int xioctl(int fd, unsigned long request, auto arg) {
+  int r;
+  do {
+    r = ::ioctl(fd, request, arg);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+struct RequiredCap {
+  long cap;
+  const char* name;
+};
+constexpr RequiredCap kRequiredCaps[] = {
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+};
+
+}  // namespace
+
+Result<Kvm> Kvm::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    std::string hint = err == ENOENT   ? " (is the kvm module loaded?)"
+                       : err == EACCES ? " (add yourself to the kvm group or run as root)"
+                                       : "";
+    return Error::sys(err, "open " + path).context("KVM unavailable" + hint);
+  }
+  Kvm kvm{UniqueFd(fd)};
+  int version = ::ioctl(fd, KVM_GET_API_VERSION, 0);
+  if (version != KVM_API_VERSION) {
+    return Error::make(Errc::kUnsupported, fmt::format("KVM API version {} (need {})", version, KVM_API_VERSION));
+  }
+  for (const auto& c : kRequiredCaps) {
+    if (kvm.check_extension(c.cap) <= 0) {
+      return Error::make(Errc::kUnsupported, fmt::format("KVM lacks {}, which vmm needs", c.name));
+    }
+  }
+  int size = ::ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+  if (size < static_cast<int>(sizeof(kvm_run))) return Error::sys(errno, "KVM_GET_VCPU_MMAP_SIZE");
+  kvm.vcpu_mmap_size_ = static_cast<size_t>(size);
+  return kvm;
+}
+
+int Kvm::check_extension(long cap) const { return ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap); }
+
+int Kvm::max_vcpus() const {
+  int n = check_extension(KVM_CAP_MAX_VCPUS);
+  if (n <= 0) n = check_extension(KVM_CAP_NR_VCPUS);
+  return n > 0 ? n : 4;  // the KVM API documents 4 when neither is reported
+}
+
+Result<Vm> Kvm::create_vm() const {
+  int fd = xioctl(fd_.get(), KVM_CREATE_VM, 0);
+  if (fd < 0) return Error::sys(errno, "KVM_CREATE_VM");
+  return Vm(UniqueFd(fd));
+}
+
+Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
+  // Grow until KVM stops answering E2BIG.
+  for (uint32_t n = 128; n <= 4096; n *= 2) {
+    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
+    auto buf = std::make_unique<uint8_t[]>(bytes);
+    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
+    cpuid->nent = n;
+    if (xioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
+      return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+    }
+    if (errno != E2BIG) return Error::sys(errno, "KVM_GET_SUPPORTED_CPUID");
+  }
+  return Error::make(Errc::kUnsupported, "KVM_GET_SUPPORTED_CPUID: too many entries");
+}
+
+Result<std::vector<uint32_t>> Kvm::msr_index_list() const {
+  kvm_msr_list probe{};
+  if (xioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG) {
+    return Error::sys(errno, "KVM_GET_MSR_INDEX_LIST");
+  }
+  uint32_t n = probe.nmsrs;
+  if (n > 65536) return Error::make(Errc::kUnsupported, "KVM_GET_MSR_INDEX_LIST: absurd count");
+  auto buf = std::make_unique<uint8_t[]>(sizeof(kvm_msr_list) + n * sizeof(uint32_t));
+  auto* list = reinterpret_cast<kvm_msr_list*>(buf.get());
+  list->nmsrs = n;
+  if (xioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, list) < 0) return Error::sys(errno, "KVM_GET_MSR_INDEX_LIST");
+  return std::vector<uint32_t>(list->indices, list->indices + list->nmsrs);
+}
+
+Result<void> Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags) {
+  kvm_userspace_memory_region region{slot, flags, gpa, size, reinterpret_cast<uint64_t>(host)};
+  if (xioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    return Error::sys(errno, fmt::format("KVM_SET_USER_MEMORY_REGION slot {} at {:#x}", slot, gpa));
+  }
+  return {};
+}
+
+Result<void> Vm::set_tss_addr(uint64_t addr) {
+  if (xioctl(fd_.get(), KVM_SET_TSS_ADDR, addr) < 0) return Error::sys(errno, "KVM_SET_TSS_ADDR");
+  return {};
+}
+
+Result<void> Vm::set_identity_map_addr(uint64_t addr) {
+  if (xioctl(fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0) return Error::sys(errno, "KVM_SET_IDENTITY_MAP_ADDR");
+  return {};
+}
+
+Result<void> Vm::create_irqchip() {
+  if (xioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return Error::sys(errno, "KVM_CREATE_IRQCHIP");
+  return {};
+}
+
+Result<void> Vm::create_pit2() {
+  // A dummy speaker port: port 0x61 reads reflect the PIT channel 2 gate and
+  // output, which Linux uses for calibration, without host sound.
+  kvm_pit_config config{};
+  config.flags = KVM_PIT_SPEAKER_DUMMY;
+  if (xioctl(fd_.get(), KVM_CREATE_PIT2, &config) < 0) return Error::sys(errno, "KVM_CREATE_PIT2");
+  return {};
+}
+
+Result<void> Vm::irq_line(uint32_t gsi, bool level) {
+  kvm_irq_level irq{};
+  irq.irq = gsi;
+  irq.level = level ? 1 : 0;
+  if (xioctl(fd_.get(), KVM_IRQ_LINE, &irq) < 0) return Error::sys(errno, fmt::format("KVM_IRQ_LINE {}", gsi));
+  return {};
+}
+
+Result<Vcpu> Vm::create_vcpu(uint32_t id, size_t mmap_size) {
+  int fd = xioctl(fd_.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
+  if (fd < 0) return Error::sys(errno, fmt::format("KVM_CREATE_VCPU {}", id));
+  UniqueFd owned(fd);
+  auto run = VMM_TRY(Mapping::map(mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  return Vcpu(id, std::move(owned), std::move(run));
+}
+
+void Vcpu::set_immediate_exit(bool on) {
+  // kvm_run is shared with the kernel and other threads: write through an
+  // atomic_ref so the store is neither torn nor reordered past the kick.
+  std::atomic_ref<uint8_t>(run_struct()->immediate_exit).store(on ? 1 : 0, std::memory_order_seq_cst);
+}
+
+Result<VcpuExit> Vcpu::run() {
+  if (::ioctl(fd_.get(), KVM_RUN, 0) < 0) {
+    if (errno == EINTR || errno == EAGAIN) return VcpuExit{exit::Interrupted{}};
+    return Error::sys(errno, fmt::format("KVM_RUN on vCPU {}", id_));
+  }
+  return parse_exit();
+}
+
+VcpuExit Vcpu::parse_exit() {
+  kvm_run* r = run_struct();
+  switch (r->exit_reason) {
+    case KVM_EXIT_IO: {
+      uint64_t bytes = uint64_t{r->io.size} * r->io.count;
+      // The data lies inside the kvm_run mapping; anything else is a KVM bug
+      // we refuse to follow.
+      if (r->io.data_offset > run_.size() || bytes > run_.size() - r->io.data_offset ||
+          (r->io.size != 1 && r->io.size != 2 && r->io.size != 4)) {
+        return exit::Unknown{r->exit_reason};
+      }
+      return exit::Io{r->io.port, r->io.size, r->io.count, r->io.direction == KVM_EXIT_IO_OUT,
+                      std::span<uint8_t>(run_.data() + r->io.data_offset, bytes)};
+    }
+    case KVM_EXIT_MMIO:
+      if (r->mmio.len > sizeof r->mmio.data) return exit::Unknown{r->exit_reason};
+      return exit::Mmio{r->mmio.phys_addr, r->mmio.is_write != 0, std::span<uint8_t>(r->mmio.data, r->mmio.len)};
+    case KVM_EXIT_HLT:
+      return exit::Hlt{};
+    case KVM_EXIT_SHUTDOWN:
+      return exit::Shutdown{};
+    case KVM_EXIT_SYSTEM_EVENT:
+      return exit::SystemEvent{r->system_event.type};
+    case KVM_EXIT_INTERNAL_ERROR:
+      return exit::InternalError{r->internal.suberror};
+    case KVM_EXIT_FAIL_ENTRY:
+      return exit::FailEntry{r->fail_entry.hardware_entry_failure_reason};
+    case KVM_EXIT_INTR:
+      return exit::Interrupted{};
+    default:
+      return exit::Unknown{r->exit_reason};
+  }
+}
+
+Result<kvm_regs> Vcpu::get_regs() const {
+  kvm_regs regs{};
+  if (xioctl(fd_.get(), KVM_GET_REGS, &regs) < 0) return Error::sys(errno, "KVM_GET_REGS");
+  return regs;
+}
+Result<void> Vcpu::set_regs(const kvm_regs& regs) {
+  if (xioctl(fd_.get(), KVM_SET_REGS, &regs) < 0) return Error::sys(errno, "KVM_SET_REGS");
+  return {};
+}
+Result<kvm_sregs> Vcpu::get_sregs() const {
+  kvm_sregs sregs{};
+  if (xioctl(fd_.get(), KVM_GET_SREGS, &sregs) < 0) return Error::sys(errno, "KVM_GET_SREGS");
+  return sregs;
+}
+Result<void> Vcpu::set_sregs(const kvm_sregs& sregs) {
+  if (xioctl(fd_.get(), KVM_SET_SREGS, &sregs) < 0) return Error::sys(errno, "KVM_SET_SREGS");
+  return {};
+}
+Result<kvm_fpu> Vcpu::get_fpu() const {
+  kvm_fpu fpu{};
+  if (xioctl(fd_.get(), KVM_GET_FPU, &fpu) < 0) return Error::sys(errno, "KVM_GET_FPU");
+  return fpu;
+}
+Result<void> Vcpu::set_fpu(const kvm_fpu& fpu) {
+  if (xioctl(fd_.get(), KVM_SET_FPU, &fpu) < 0) return Error::sys(errno, "KVM_SET_FPU");
+  return {};
+}
+Result<kvm_lapic_state> Vcpu::get_lapic() const {
+  kvm_lapic_state lapic{};
+  if (xioctl(fd_.get(), KVM_GET_LAPIC, &lapic) < 0) return Error::sys(errno, "KVM_GET_LAPIC");
+  return lapic;
+}
+Result<void> Vcpu::set_lapic(const kvm_lapic_state& lapic) {
+  if (xioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0) return Error::sys(errno, "KVM_SET_LAPIC");
+  return {};
+}
+
+Result<void> Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
+  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
+  auto buf = std::make_unique<uint8_t[]>(bytes);
+  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
+  cpuid->nent = static_cast<uint32_t>(entries.size());
+  cpuid->padding = 0;
+  std::copy(entries.begin(), entries.end(), cpuid->entries);
+  if (xioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) return Error::sys(errno, "KVM_SET_CPUID2");
+  return {};
+}
+
+Result<void> Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) {
+  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
+  auto buf = std::make_unique<uint8_t[]>(bytes);
+  auto* list = reinterpret_cast<kvm_msrs*>(buf.get());
+  list->nmsrs = static_cast<uint32_t>(msrs.size());
+  list->pad = 0;
+  for (size_t i = 0; i < msrs.size(); ++i) {
+    list->entries[i] = kvm_msr_entry{msrs[i].first, 0, msrs[i].second};
+  }
+  int n = xioctl(fd_.get(), KVM_SET_MSRS, list);
+  if (n < 0) return Error::sys(errno, "KVM_SET_MSRS");
+  // KVM stops at the first MSR it refuses and returns how many it set.
+  if (static_cast<size_t>(n) != msrs.size()) {
+    return Error::make(Errc::kUnsupported, fmt::format("KVM_SET_MSRS: KVM refused MSR {:#x}", msrs[n].first));
+  }
+  return {};
+}
+
+}  // namespace vmm::hv

@@ -1,0 +1,338 @@
+#include "hypervisor/machine/machine.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "devices/legacy/cmos_rtc.h"
+#include "devices/legacy/debug_exit.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/post_port.h"
+#include "devices/legacy/uart_16550.h"
+#include "hypervisor/base/log.h"
+#include "hypervisor/boot/cpuid.h"
+#include "hypervisor/boot/kernel_format.h"
+#include "hypervisor/boot/pvh.h"
+#include "hypervisor/boot/vcpu_boot_state.h"
+#include "hypervisor/boot/x86_layout.h"
+
+namespace vmm::hv {
+namespace {
+
+// Wakes the main thread out of sigwait() when the machine must stop.
+constexpr int kWakeSignal = SIGUSR2;
+
+// KVM's TSS and identity-map pages for real-mode emulation on Intel, in the
+// top of the 32-bit space below the BIOS area, as QEMU and Firecracker do.
+constexpr uint64_t kKvmTssAddr = 0xfffbd000;
+constexpr uint64_t kKvmIdentityMapAddr = 0xfffbc000;
+
+// Local APIC LVT registers and delivery modes (Intel SDM Vol. 3, 11.5.1).
+constexpr size_t kApicLvtLint0 = 0x350;
+constexpr size_t kApicLvtLint1 = 0x360;
+constexpr uint32_t kDeliveryExtInt = 0x700;
+constexpr uint32_t kDeliveryNmi = 0x400;
+
+// ISA interrupt lines (GSIs) of the legacy devices.
+constexpr uint32_t kIrqKeyboard = 1, kIrqCom2 = 3, kIrqCom1 = 4, kIrqRtc = 8, kIrqMouse = 12;
+
+sigset_t control_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, kWakeSignal}) sigaddset(&set, s);
+  return set;
+}
+
+Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error::sys(errno, fmt::format("{} {}", what, path));
+  UniqueFd owned(fd);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Error::sys(errno, fmt::format("{} {}", what, path));
+  if (!S_ISREG(st.st_mode)) return Error::make(Errc::kInvalidArgument, fmt::format("{} {}: not a regular file", what, path));
+  std::vector<uint8_t> data(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::sys(errno, fmt::format("read {} {}", what, path));
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  data.resize(done);
+  return data;
+}
+
+void set_lvt(kvm_lapic_state& lapic, size_t reg, uint32_t delivery_mode) {
+  uint32_t value;
+  std::memcpy(&value, &lapic.regs[reg], sizeof value);
+  value = (value & ~0x10700u) | delivery_mode;  // unmask, set the delivery mode
+  std::memcpy(&lapic.regs[reg], &value, sizeof value);
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+void Machine::block_control_signals() {
+  sigset_t set = control_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  VcpuControl::install_kick_handler();
+}
+
+Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
+  Kvm kvm = VMM_TRY(Kvm::open(config.kvm_path));
+  if (config.cpus == 0 || config.cpus > static_cast<uint32_t>(kvm.max_vcpus())) {
+    return Error::make(Errc::kInvalidArgument,
+                       fmt::format("--cpus {}: this host's KVM allows 1 to {}", config.cpus, kvm.max_vcpus()));
+  }
+  Vm vm = VMM_TRY(kvm.create_vm());
+  VMM_TRY(vm.set_tss_addr(kKvmTssAddr));
+  VMM_TRY(vm.set_identity_map_addr(kKvmIdentityMapAddr));
+  VMM_TRY(vm.create_irqchip());
+  VMM_TRY(vm.create_pit2());
+
+  GuestMemory memory = VMM_TRY_CTX(GuestMemory::create(boot::ram_layout(config.mem_bytes)), "guest memory");
+  uint32_t slot = 0;
+  for (const auto& r : memory.regions()) VMM_TRY(vm.set_user_memory_region(slot++, r.gpa, r.size, r.host));
+
+  std::unique_ptr<Machine> m(new Machine(std::move(memory), std::move(kvm), std::move(vm)));
+  m->main_thread_ = pthread_self();
+  VMM_TRY(m->load_kernel(config));
+  VMM_TRY(m->create_devices(config));
+  VMM_TRY(m->create_vcpus(config));
+  return m;
+}
+
+Machine::~Machine() {
+  if (control_) control_->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Result<void> Machine::load_kernel(const MachineConfig& config) {
+  auto kernel = VMM_TRY(read_file(config.kernel_path, "kernel"));
+  boot::PvhConfig pvh;
+  pvh.cmdline = config.cmdline;
+  pvh.cpus = config.cpus;
+  if (!config.initrd_path.empty()) pvh.initrd = VMM_TRY(read_file(config.initrd_path, "initrd"));
+  switch (boot::detect_kernel_format(kernel)) {
+    case boot::KernelFormat::kElfPvh: {
+      auto info = VMM_TRY_CTX(boot::load_pvh(memory_, kernel, pvh), "kernel " + config.kernel_path);
+      boot_entry_ = info.entry_gpa;
+      boot_start_info_ = info.start_info_gpa;
+      return {};
+    }
+    case boot::KernelFormat::kElfNoPvh:
+      return Error::make(Errc::kBadImage, fmt::format("kernel {}: ELF without a PVH entry note "
+                                                      "(XEN_ELFNOTE_PHYS32_ENTRY); not supported yet",
+                                                      config.kernel_path));
+    case boot::KernelFormat::kBzImage:
+      return Error::make(Errc::kBadImage,
+                         fmt::format("kernel {}: bzImage boot is not supported yet; use a PVH ELF", config.kernel_path));
+    case boot::KernelFormat::kUnknown:
+      break;
+  }
+  return Error::make(Errc::kBadImage, fmt::format("kernel {}: not a PVH ELF or bzImage", config.kernel_path));
+}
+
+Result<void> Machine::create_devices(const MachineConfig& config) {
+  console_ = VMM_TRY(Console::open(config.console));
+  timers_ = std::make_unique<HostTimers>();
+  auto line = [&](uint32_t gsi) -> KvmIrqLine& {
+    irq_lines_.push_back(std::make_unique<KvmIrqLine>(vm_, gsi));
+    return *irq_lines_.back();
+  };
+  Console* console = console_.get();
+  com1_ = std::make_unique<dev::Uart16550>("uart0", line(kIrqCom1),
+                                           [console](std::span<const uint8_t> b) { console->write(b); });
+  // COM2 is reserved for a guest agent; until one exists its output is dropped.
+  com2_ = std::make_unique<dev::Uart16550>("uart1", line(kIrqCom2), [](std::span<const uint8_t>) {});
+  i8042_ = std::make_unique<dev::I8042>("i8042", line(kIrqKeyboard), line(kIrqMouse),
+                                        [this] { request_exit(kExitGuestReset, "guest requested a reset (i8042)"); });
+  rtc_ = std::make_unique<dev::CmosRtc>("rtc", line(kIrqRtc), *timers_);
+  debug_exit_ = std::make_unique<dev::DebugExit>("debug-exit", [this](int status) { request_exit(status, ""); });
+  post_port_ = std::make_unique<dev::PostPort>("post");
+
+  VMM_TRY(pio_.insert(0x3f8, 8, *com1_));
+  VMM_TRY(pio_.insert(0x2f8, 8, *com2_));
+  VMM_TRY(pio_.insert(0x60, 1, *i8042_));
+  VMM_TRY(pio_.insert(0x64, 1, *i8042_));
+  VMM_TRY(pio_.insert(0x70, 2, *rtc_));
+  VMM_TRY(pio_.insert(0xf4, 4, *debug_exit_));
+  VMM_TRY(pio_.insert(0x80, 1, *post_port_));
+  devices_ = {com1_.get(), com2_.get(), i8042_.get(), rtc_.get(), debug_exit_.get(), post_port_.get()};
+
+  dev::Uart16550* com1 = com1_.get();
+  com1->set_rx_space_callback([console] { console->notify_space(); });
+  VMM_TRY(console_->start_input([com1](std::span<const uint8_t> b) { return com1->receive(b); },
+                                [this] { request_exit(kExitPoweroff, "quit from the console (Ctrl-A x)"); }));
+  return {};
+}
+
+Result<void> Machine::create_vcpus(const MachineConfig& config) {
+  auto supported = VMM_TRY(kvm_.supported_cpuid());
+  auto msrs = boot::initial_msrs();
+  std::vector<Vcpu*> raw;
+  for (uint32_t i = 0; i < config.cpus; ++i) {
+    auto vcpu = std::make_unique<Vcpu>(VMM_TRY(vm_.create_vcpu(i, kvm_.vcpu_mmap_size())));
+    VMM_TRY_CTX(vcpu->set_cpuid(boot::cpuid_for_vcpu(supported, i, config.cpus)), fmt::format("vCPU {}", i));
+    VMM_TRY_CTX(vcpu->set_msrs(msrs), fmt::format("vCPU {}", i));
+    kvm_fpu fpu{};
+    fpu.fcw = 0x37f;     // x87 power-on control word
+    fpu.mxcsr = 0x1f80;  // all SSE exceptions masked
+    VMM_TRY(vcpu->set_fpu(fpu));
+    if (i == 0) {
+      // The BSP takes PIC interrupts through LINT0 (virtual wire mode, MP
+      // spec 3.6.2.2) and NMIs through LINT1; APs wait for INIT/SIPI.
+      kvm_lapic_state lapic = VMM_TRY(vcpu->get_lapic());
+      set_lvt(lapic, kApicLvtLint0, kDeliveryExtInt);
+      set_lvt(lapic, kApicLvtLint1, kDeliveryNmi);
+      VMM_TRY(vcpu->set_lapic(lapic));
+      kvm_sregs sregs = VMM_TRY(vcpu->get_sregs());
+      boot::pvh_entry_sregs(sregs);
+      VMM_TRY(vcpu->set_sregs(sregs));
+      VMM_TRY(vcpu->set_regs(boot::pvh_entry_regs(boot_entry_, boot_start_info_)));
+    }
+    raw.push_back(vcpu.get());
+    vcpus_.push_back(std::move(vcpu));
+  }
+  control_ = std::make_unique<VcpuControl>(raw);
+  return {};
+}
+
+void Machine::request_exit(int status, std::string reason) {
+  {
+    std::lock_guard lock(exit_mutex_);
+    if (exit_status_) return;
+    exit_status_ = status;
+    exit_reason_ = std::move(reason);
+  }
+  control_->stop();
+  pthread_kill(main_thread_, kWakeSignal);
+}
+
+Result<void> Machine::pause() {
+  control_->pause();
+  for (auto* d : devices_) VMM_TRY_CTX(d->pause(), d->instance_id());
+  return {};
+}
+
+Result<void> Machine::resume() {
+  for (auto* d : devices_) VMM_TRY_CTX(d->resume(), d->instance_id());
+  control_->resume();
+  return {};
+}
+
+int Machine::run() {
+  for (size_t i = 0; i < vcpus_.size(); ++i) threads_.emplace_back([this, i] { vcpu_loop(i); });
+  sigset_t set = control_signals();
+  while (true) {
+    {
+      std::lock_guard lock(exit_mutex_);
+      if (exit_status_) break;
+    }
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != kWakeSignal) request_exit(kExitSignalBase + sig, fmt::format("stopped by signal {}", strsignal(sig)));
+  }
+  control_->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  if (!exit_reason_.empty()) std::fprintf(stderr, "vmm: %s\n", exit_reason_.c_str());
+  return *exit_status_;
+}
+
+std::string Machine::describe_stop(size_t index, const std::string& what) {
+  auto regs = vcpus_[index]->get_regs();
+  if (!regs) return fmt::format("{} on vCPU {}", what, index);
+  return fmt::format("{} on vCPU {} at RIP {:#x}", what, index, regs->rip);
+}
+
+void Machine::handle_io(const exit::Io& io) {
+  for (uint32_t k = 0; k < io.count; ++k) {
+    auto chunk = io.data.subspan(size_t{k} * io.size, io.size);
+    if (io.is_write) {
+      pio_.write(io.port, chunk);
+    } else {
+      pio_.read(io.port, chunk);
+    }
+  }
+}
+
+void Machine::vcpu_loop(size_t index) {
+  control_->register_thread(index);
+  Vcpu& vcpu = *vcpus_[index];
+  while (true) {
+    auto result = vcpu.run();
+    if (!result) {
+      request_exit(kExitError, result.error().message());
+      if (!control_->checkpoint(index)) break;
+      continue;
+    }
+    bool keep_going = std::visit(
+        Overloaded{
+            [&](const exit::Io& io) {
+              handle_io(io);
+              return true;
+            },
+            [&](const exit::Mmio& mmio) {
+              if (mmio.is_write) {
+                mmio_.write(mmio.gpa, mmio.data);
+              } else {
+                mmio_.read(mmio.gpa, mmio.data);
+              }
+              return true;
+            },
+            [&](const exit::Hlt&) { return true; },  // the in-kernel LAPIC handles HLT
+            [&](const exit::Interrupted&) { return control_->checkpoint(index); },
+            [&](const exit::Shutdown&) {
+              request_exit(kExitTripleFault, describe_stop(index, "guest triple fault (KVM_EXIT_SHUTDOWN)"));
+              return true;
+            },
+            [&](const exit::SystemEvent& e) {
+              if (e.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
+                request_exit(kExitPoweroff, "guest powered off");
+              } else if (e.type == KVM_SYSTEM_EVENT_RESET) {
+                request_exit(kExitGuestReset, describe_stop(index, "guest requested a reset"));
+              } else {
+                request_exit(kExitKvmError, describe_stop(index, fmt::format("guest system event {}", e.type)));
+              }
+              return true;
+            },
+            [&](const exit::InternalError& e) {
+              const char* kind = e.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)" : "";
+              request_exit(kExitKvmError,
+                           describe_stop(index, fmt::format("KVM internal error, suberror {}{}", e.suberror, kind)));
+              return true;
+            },
+            [&](const exit::FailEntry& e) {
+              request_exit(kExitKvmError,
+                           describe_stop(index, fmt::format("KVM entry failure, reason {:#x}", e.reason)));
+              return true;
+            },
+            [&](const exit::Unknown& e) {
+              request_exit(kExitKvmError, describe_stop(index, fmt::format("unexpected KVM exit {}", e.reason)));
+              return true;
+            },
+        },
+        *result);
+    if (!keep_going) break;
+  }
+  control_->thread_exited(index);
+}
+
+}  // namespace vmm::hv
