@@ -26,8 +26,9 @@ T load(std::span<const uint8_t> file, uint64_t offset) {
 uint64_t align_up(uint64_t value, uint64_t align) { return (value + align - 1) & ~(align - 1); }
 
 // Walks one PT_NOTE segment (gABI "Note Section"): namesz, descsz, type, then
-// the name and the descriptor, each padded to the segment's alignment (4, or
-// 8 for segments that say so, like GNU property notes).
+// the name and the descriptor, each starting at a multiple of the segment's
+// alignment (4, or 8 for segments that say so, like GNU property notes, whose
+// 12-byte header is followed by a name at offset 12 and a descriptor at 16).
 Result<void> parse_notes(std::span<const uint8_t> data, uint64_t align, size_t segment, std::vector<ElfNote>& out) {
   uint64_t pos = 0;
   while (data.size() - pos >= 12) {
@@ -35,8 +36,8 @@ Result<void> parse_notes(std::span<const uint8_t> data, uint64_t align, size_t s
     auto descsz = load<uint32_t>(data, pos + 4);
     auto type = load<uint32_t>(data, pos + 8);
     uint64_t name_at = pos + 12;
-    uint64_t desc_at = name_at + align_up(namesz, align);
-    uint64_t next = desc_at + align_up(descsz, align);
+    uint64_t desc_at = align_up(name_at + namesz, align);
+    uint64_t next = align_up(desc_at + descsz, align);
     if (!in_file(name_at, namesz, data.size()) || !in_file(desc_at, descsz, data.size())) {
       return bad(fmt::format("note at offset {:#x} of segment {} runs past the segment", pos, segment));
     }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "hypervisor/boot/x86_layout.h"
 #include "hypervisor/cli/usage_error.h"
 #include "hypervisor/machine/machine.h"
 
@@ -66,6 +67,9 @@ int run_command(int argc, char** argv) {
         config.mem_bytes = parse_memory_size(optarg);
         if (config.mem_bytes == 0) return usage_error(kCommand, std::string("invalid --memory '") + optarg + "'");
         config.mem_bytes = (config.mem_bytes + (1u << 20) - 1) & ~uint64_t{(1u << 20) - 1};
+        if (auto valid = hv::boot::validate_memory_size(config.mem_bytes); !valid) {
+          return usage_error(kCommand, "--memory: " + valid.error().message());
+        }
         break;
       case 'c': {
         char* end = nullptr;

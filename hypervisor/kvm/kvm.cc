@@ -1,9 +1,12 @@
 #include "hypervisor/kvm/kvm.h"
 
+#include "hypervisor/kvm/kvm_abi.h"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -77,12 +80,11 @@ Result<Vm> Kvm::create_vm() const {
 Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
   // Grow until KVM stops answering E2BIG.
   for (uint32_t n = 128; n <= 4096; n *= 2) {
-    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
-    auto buf = std::make_unique<uint8_t[]>(bytes);
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
-    cpuid->nent = n;
-    if (xioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-      return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+    abi::VarBuffer<abi::Cpuid2Header, kvm_cpuid_entry2> buf(n);
+    buf.header().nent = n;
+    if (xioctl(fd_.get(), abi::kGetSupportedCpuid, buf.data()) == 0) {
+      uint32_t got = std::min(buf.header().nent, n);
+      return std::vector<kvm_cpuid_entry2>(buf.elements(), buf.elements() + got);
     }
     if (errno != E2BIG) return Error::sys(errno, "KVM_GET_SUPPORTED_CPUID");
   }
@@ -90,17 +92,17 @@ Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
 }
 
 Result<std::vector<uint32_t>> Kvm::msr_index_list() const {
-  kvm_msr_list probe{};
-  if (xioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG) {
+  abi::MsrListHeader probe{0};
+  if (xioctl(fd_.get(), abi::kGetMsrIndexList, &probe) < 0 && errno != E2BIG) {
     return Error::sys(errno, "KVM_GET_MSR_INDEX_LIST");
   }
   uint32_t n = probe.nmsrs;
   if (n > 65536) return Error::make(Errc::kUnsupported, "KVM_GET_MSR_INDEX_LIST: absurd count");
-  auto buf = std::make_unique<uint8_t[]>(sizeof(kvm_msr_list) + n * sizeof(uint32_t));
-  auto* list = reinterpret_cast<kvm_msr_list*>(buf.get());
-  list->nmsrs = n;
-  if (xioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, list) < 0) return Error::sys(errno, "KVM_GET_MSR_INDEX_LIST");
-  return std::vector<uint32_t>(list->indices, list->indices + list->nmsrs);
+  abi::VarBuffer<abi::MsrListHeader, uint32_t> buf(n);
+  buf.header().nmsrs = n;
+  if (xioctl(fd_.get(), abi::kGetMsrIndexList, buf.data()) < 0) return Error::sys(errno, "KVM_GET_MSR_INDEX_LIST");
+  uint32_t got = std::min(buf.header().nmsrs, n);
+  return std::vector<uint32_t>(buf.elements(), buf.elements() + got);
 }
 
 Result<void> Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags) {
@@ -237,26 +239,18 @@ Result<void> Vcpu::set_lapic(const kvm_lapic_state& lapic) {
 }
 
 Result<void> Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
-  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-  auto buf = std::make_unique<uint8_t[]>(bytes);
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  cpuid->padding = 0;
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
-  if (xioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) return Error::sys(errno, "KVM_SET_CPUID2");
+  abi::VarBuffer<abi::Cpuid2Header, kvm_cpuid_entry2> buf(entries.size());
+  buf.header().nent = static_cast<uint32_t>(entries.size());
+  std::copy(entries.begin(), entries.end(), buf.elements());
+  if (xioctl(fd_.get(), abi::kSetCpuid2, buf.data()) < 0) return Error::sys(errno, "KVM_SET_CPUID2");
   return {};
 }
 
 Result<void> Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) {
-  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-  auto buf = std::make_unique<uint8_t[]>(bytes);
-  auto* list = reinterpret_cast<kvm_msrs*>(buf.get());
-  list->nmsrs = static_cast<uint32_t>(msrs.size());
-  list->pad = 0;
-  for (size_t i = 0; i < msrs.size(); ++i) {
-    list->entries[i] = kvm_msr_entry{msrs[i].first, 0, msrs[i].second};
-  }
-  int n = xioctl(fd_.get(), KVM_SET_MSRS, list);
+  abi::VarBuffer<abi::MsrsHeader, kvm_msr_entry> buf(msrs.size());
+  buf.header().nmsrs = static_cast<uint32_t>(msrs.size());
+  for (size_t i = 0; i < msrs.size(); ++i) buf.elements()[i] = kvm_msr_entry{msrs[i].first, 0, msrs[i].second};
+  int n = xioctl(fd_.get(), abi::kSetMsrs, buf.data());
   if (n < 0) return Error::sys(errno, "KVM_SET_MSRS");
   // KVM stops at the first MSR it refuses and returns how many it set.
   if (static_cast<size_t>(n) != msrs.size()) {

@@ -125,28 +125,17 @@ Machine::~Machine() {
 
 Result<void> Machine::load_kernel(const MachineConfig& config) {
   auto kernel = VMM_TRY(read_file(config.kernel_path, "kernel"));
+  std::vector<uint8_t> initrd;
+  if (!config.initrd_path.empty()) initrd = VMM_TRY(read_file(config.initrd_path, "initrd"));
   boot::PvhConfig pvh;
   pvh.cmdline = config.cmdline;
   pvh.cpus = config.cpus;
-  if (!config.initrd_path.empty()) pvh.initrd = VMM_TRY(read_file(config.initrd_path, "initrd"));
-  switch (boot::detect_kernel_format(kernel)) {
-    case boot::KernelFormat::kElfPvh: {
-      auto info = VMM_TRY_CTX(boot::load_pvh(memory_, kernel, pvh), "kernel " + config.kernel_path);
-      boot_entry_ = info.entry_gpa;
-      boot_start_info_ = info.start_info_gpa;
-      return {};
-    }
-    case boot::KernelFormat::kElfNoPvh:
-      return Error::make(Errc::kBadImage, fmt::format("kernel {}: ELF without a PVH entry note "
-                                                      "(XEN_ELFNOTE_PHYS32_ENTRY); not supported yet",
-                                                      config.kernel_path));
-    case boot::KernelFormat::kBzImage:
-      return Error::make(Errc::kBadImage,
-                         fmt::format("kernel {}: bzImage boot is not supported yet; use a PVH ELF", config.kernel_path));
-    case boot::KernelFormat::kUnknown:
-      break;
-  }
-  return Error::make(Errc::kBadImage, fmt::format("kernel {}: not a PVH ELF or bzImage", config.kernel_path));
+  if (!config.initrd_path.empty()) pvh.initrd = std::span<const uint8_t>(initrd);
+  VMM_TRY_CTX(boot::check_kernel_bootable(boot::detect_kernel_format(kernel)), config.kernel_path);
+  auto info = VMM_TRY_CTX(boot::load_pvh(memory_, kernel, pvh), config.kernel_path);
+  boot_entry_ = info.entry_gpa;
+  boot_start_info_ = info.start_info_gpa;
+  return {};
 }
 
 Result<void> Machine::create_devices(const MachineConfig& config) {
@@ -203,8 +192,7 @@ Result<void> Machine::create_vcpus(const MachineConfig& config) {
       set_lvt(lapic, kApicLvtLint1, kDeliveryNmi);
       VMM_TRY(vcpu->set_lapic(lapic));
       kvm_sregs sregs = VMM_TRY(vcpu->get_sregs());
-      boot::pvh_entry_sregs(sregs);
-      VMM_TRY(vcpu->set_sregs(sregs));
+      VMM_TRY(vcpu->set_sregs(boot::pvh_entry_sregs(sregs)));
       VMM_TRY(vcpu->set_regs(boot::pvh_entry_regs(boot_entry_, boot_start_info_)));
     }
     raw.push_back(vcpu.get());

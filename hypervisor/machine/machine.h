@@ -15,6 +15,11 @@
 
 #include "devices/bus.h"
 #include "devices/device.h"
+#include "devices/legacy/cmos_rtc.h"
+#include "devices/legacy/debug_exit.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/post_port.h"
+#include "devices/legacy/uart_16550.h"
 #include "hypervisor/base/result.h"
 #include "hypervisor/kvm/kvm.h"
 #include "hypervisor/machine/console.h"
@@ -23,14 +28,6 @@
 #include "hypervisor/machine/kvm_irq_line.h"
 #include "hypervisor/machine/vcpu_control.h"
 #include "hypervisor/memory/guest_memory.h"
-
-namespace vmm::dev {
-class Uart16550;
-class I8042;
-class CmosRtc;
-class DebugExit;
-class PostPort;
-}  // namespace vmm::dev
 
 namespace vmm::hv {
 

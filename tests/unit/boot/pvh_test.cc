@@ -1,9 +1,13 @@
 // PVH loader on crafted images: what a good image leaves in guest memory,
 // and that each kind of bad input gives its own clear error and writes
 // nothing.
+#include "hypervisor/boot/kernel_format.h"
 #include "hypervisor/boot/pvh.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
 
 #include <string>
 
@@ -360,6 +364,22 @@ TEST(PvhBadConfig, CpuCount) {
   EXPECT_FAILS_WITH(load_fails(elf, PvhConfig{"", std::nullopt, 0}), Errc::kInvalidArgument,
                     "MP table: 0 vCPUs is out of range (1 to 254)");
   EXPECT_FAILS_WITH(load_fails(elf, PvhConfig{"", std::nullopt, 255}), Errc::kInvalidArgument, "255 vCPUs");
+}
+
+}  // namespace
+}  // namespace vmm::hv::boot
+
+namespace vmm::hv::boot {
+namespace {
+
+// A real toolchain ELF: its GNU property note lives in an 8-aligned PT_NOTE
+// segment (descriptor at offset 16, not 20), which must parse as a note-only
+// ELF without a PVH entry rather than as a broken one.
+TEST(KernelFormat, HostExecutableIsAnElfWithoutPvhNote) {
+  std::ifstream in("/proc/self/exe", std::ios::binary);
+  std::vector<uint8_t> self((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(self.size(), 64u);
+  EXPECT_EQ(detect_kernel_format(self), KernelFormat::kElfNoPvh);
 }
 
 }  // namespace
