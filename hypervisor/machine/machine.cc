@@ -1,15 +1,11 @@
 #include "hypervisor/machine/machine.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 
 #include "devices/legacy/cmos_rtc.h"
 #include "devices/legacy/debug_exit.h"
@@ -18,10 +14,9 @@
 #include "devices/legacy/uart_16550.h"
 #include "hypervisor/base/log.h"
 #include "hypervisor/boot/cpuid.h"
-#include "hypervisor/boot/kernel_format.h"
-#include "hypervisor/boot/pvh.h"
 #include "hypervisor/boot/vcpu_boot_state.h"
 #include "hypervisor/boot/x86_layout.h"
+#include "hypervisor/machine/kernel_boot.h"
 
 namespace vmm::hv {
 namespace {
@@ -48,26 +43,6 @@ sigset_t control_signals() {
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP, kWakeSignal}) sigaddset(&set, s);
   return set;
-}
-
-Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error::sys(errno, fmt::format("{} {}", what, path));
-  UniqueFd owned(fd);
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return Error::sys(errno, fmt::format("{} {}", what, path));
-  if (!S_ISREG(st.st_mode)) return Error::make(Errc::kInvalidArgument, fmt::format("{} {}: not a regular file", what, path));
-  std::vector<uint8_t> data(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::read(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::sys(errno, fmt::format("read {} {}", what, path));
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  data.resize(done);
-  return data;
 }
 
 void set_lvt(kvm_lapic_state& lapic, size_t reg, uint32_t delivery_mode) {
@@ -124,17 +99,7 @@ Machine::~Machine() {
 }
 
 Result<void> Machine::load_kernel(const MachineConfig& config) {
-  auto kernel = VMM_TRY(read_file(config.kernel_path, "kernel"));
-  std::vector<uint8_t> initrd;
-  if (!config.initrd_path.empty()) initrd = VMM_TRY(read_file(config.initrd_path, "initrd"));
-  boot::PvhConfig pvh;
-  pvh.cmdline = config.cmdline;
-  pvh.cpus = config.cpus;
-  if (!config.initrd_path.empty()) pvh.initrd = std::span<const uint8_t>(initrd);
-  VMM_TRY_CTX(boot::check_kernel_bootable(boot::detect_kernel_format(kernel)), config.kernel_path);
-  auto info = VMM_TRY_CTX(boot::load_pvh(memory_, kernel, pvh), config.kernel_path);
-  boot_entry_ = info.entry_gpa;
-  boot_start_info_ = info.start_info_gpa;
+  boot_entry_ = VMM_TRY(hv::load_kernel(memory_, {config.kernel_path, config.initrd_path, config.cmdline, config.cpus}));
   return {};
 }
 
@@ -191,9 +156,7 @@ Result<void> Machine::create_vcpus(const MachineConfig& config) {
       set_lvt(lapic, kApicLvtLint0, kDeliveryExtInt);
       set_lvt(lapic, kApicLvtLint1, kDeliveryNmi);
       VMM_TRY(vcpu->set_lapic(lapic));
-      kvm_sregs sregs = VMM_TRY(vcpu->get_sregs());
-      VMM_TRY(vcpu->set_sregs(boot::pvh_entry_sregs(sregs)));
-      VMM_TRY(vcpu->set_regs(boot::pvh_entry_regs(boot_entry_, boot_start_info_)));
+      VMM_TRY(set_boot_vcpu_state(*vcpu, boot_entry_));
     }
     raw.push_back(vcpu.get());
     vcpus_.push_back(std::move(vcpu));

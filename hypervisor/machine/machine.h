@@ -25,6 +25,7 @@
 #include "hypervisor/machine/console.h"
 #include "hypervisor/machine/exit_status.h"
 #include "hypervisor/machine/host_timers.h"
+#include "hypervisor/machine/kernel_boot.h"
 #include "hypervisor/machine/kvm_irq_line.h"
 #include "hypervisor/machine/vcpu_control.h"
 #include "hypervisor/memory/guest_memory.h"
@@ -92,8 +93,7 @@ class Machine {
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::unique_ptr<VcpuControl> control_;
   std::vector<std::thread> threads_;
-  uint64_t boot_entry_ = 0;
-  uint64_t boot_start_info_ = 0;
+  BootEntry boot_entry_;
 
   std::mutex exit_mutex_;
   std::optional<int> exit_status_;
