@@ -145,6 +145,35 @@ Result<void> Vm::irq_line(uint32_t gsi, bool level) {
   return {};
 }
 
+Result<kvm_irqchip> Vm::get_irqchip(uint32_t chip) const {
+  kvm_irqchip state{};
+  state.chip_id = chip;
+  if (xioctl(fd_.get(), KVM_GET_IRQCHIP, &state) < 0) return Error::sys(errno, fmt::format("KVM_GET_IRQCHIP {}", chip));
+  return state;
+}
+Result<void> Vm::set_irqchip(const kvm_irqchip& chip) {
+  if (xioctl(fd_.get(), KVM_SET_IRQCHIP, &chip) < 0) return Error::sys(errno, fmt::format("KVM_SET_IRQCHIP {}", chip.chip_id));
+  return {};
+}
+Result<kvm_pit_state2> Vm::get_pit2() const {
+  kvm_pit_state2 pit{};
+  if (xioctl(fd_.get(), KVM_GET_PIT2, &pit) < 0) return Error::sys(errno, "KVM_GET_PIT2");
+  return pit;
+}
+Result<void> Vm::set_pit2(const kvm_pit_state2& pit) {
+  if (xioctl(fd_.get(), KVM_SET_PIT2, &pit) < 0) return Error::sys(errno, "KVM_SET_PIT2");
+  return {};
+}
+Result<kvm_clock_data> Vm::get_clock() const {
+  kvm_clock_data clock{};
+  if (xioctl(fd_.get(), KVM_GET_CLOCK, &clock) < 0) return Error::sys(errno, "KVM_GET_CLOCK");
+  return clock;
+}
+Result<void> Vm::set_clock(const kvm_clock_data& clock) {
+  if (xioctl(fd_.get(), KVM_SET_CLOCK, &clock) < 0) return Error::sys(errno, "KVM_SET_CLOCK");
+  return {};
+}
+
 Result<Vcpu> Vm::create_vcpu(uint32_t id, size_t mmap_size) {
   int fd = xioctl(fd_.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
   if (fd < 0) return Error::sys(errno, fmt::format("KVM_CREATE_VCPU {}", id));
@@ -235,6 +264,83 @@ Result<kvm_lapic_state> Vcpu::get_lapic() const {
 }
 Result<void> Vcpu::set_lapic(const kvm_lapic_state& lapic) {
   if (xioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0) return Error::sys(errno, "KVM_SET_LAPIC");
+  return {};
+}
+
+Result<std::vector<kvm_cpuid_entry2>> Vcpu::get_cpuid() const {
+  constexpr uint32_t kMax = 1024;
+  abi::VarBuffer<abi::Cpuid2Header, kvm_cpuid_entry2> buf(kMax);
+  buf.header().nent = kMax;
+  if (xioctl(fd_.get(), abi::kGetCpuid2, buf.data()) < 0) return Error::sys(errno, "KVM_GET_CPUID2");
+  uint32_t got = std::min(buf.header().nent, kMax);
+  return std::vector<kvm_cpuid_entry2>(buf.elements(), buf.elements() + got);
+}
+
+Result<std::vector<std::pair<uint32_t, uint64_t>>> Vcpu::get_msrs(const std::vector<uint32_t>& indices) const {
+  abi::VarBuffer<abi::MsrsHeader, kvm_msr_entry> buf(indices.size());
+  buf.header().nmsrs = static_cast<uint32_t>(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) buf.elements()[i].index = indices[i];
+  int n = xioctl(fd_.get(), abi::kGetMsrs, buf.data());
+  if (n < 0) return Error::sys(errno, "KVM_GET_MSRS");
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  for (int i = 0; i < n && static_cast<size_t>(i) < indices.size(); ++i) {
+    out.emplace_back(buf.elements()[i].index, buf.elements()[i].data);
+  }
+  return out;
+}
+
+Result<abi::XsaveRegion> Vcpu::get_xsave() const {
+  abi::XsaveRegion x{};
+  if (xioctl(fd_.get(), abi::kGetXsave, &x) < 0) return Error::sys(errno, "KVM_GET_XSAVE");
+  return x;
+}
+Result<void> Vcpu::set_xsave(const abi::XsaveRegion& x) {
+  if (xioctl(fd_.get(), abi::kSetXsave, &x) < 0) return Error::sys(errno, "KVM_SET_XSAVE");
+  return {};
+}
+Result<kvm_xcrs> Vcpu::get_xcrs() const {
+  kvm_xcrs x{};
+  if (xioctl(fd_.get(), KVM_GET_XCRS, &x) < 0) return Error::sys(errno, "KVM_GET_XCRS");
+  return x;
+}
+Result<void> Vcpu::set_xcrs(const kvm_xcrs& x) {
+  if (xioctl(fd_.get(), KVM_SET_XCRS, &x) < 0) return Error::sys(errno, "KVM_SET_XCRS");
+  return {};
+}
+Result<kvm_debugregs> Vcpu::get_debugregs() const {
+  kvm_debugregs d{};
+  if (xioctl(fd_.get(), KVM_GET_DEBUGREGS, &d) < 0) return Error::sys(errno, "KVM_GET_DEBUGREGS");
+  return d;
+}
+Result<void> Vcpu::set_debugregs(const kvm_debugregs& d) {
+  if (xioctl(fd_.get(), KVM_SET_DEBUGREGS, &d) < 0) return Error::sys(errno, "KVM_SET_DEBUGREGS");
+  return {};
+}
+Result<kvm_vcpu_events> Vcpu::get_vcpu_events() const {
+  kvm_vcpu_events e{};
+  if (xioctl(fd_.get(), KVM_GET_VCPU_EVENTS, &e) < 0) return Error::sys(errno, "KVM_GET_VCPU_EVENTS");
+  return e;
+}
+Result<void> Vcpu::set_vcpu_events(const kvm_vcpu_events& e) {
+  if (xioctl(fd_.get(), KVM_SET_VCPU_EVENTS, &e) < 0) return Error::sys(errno, "KVM_SET_VCPU_EVENTS");
+  return {};
+}
+Result<kvm_mp_state> Vcpu::get_mp_state() const {
+  kvm_mp_state m{};
+  if (xioctl(fd_.get(), KVM_GET_MP_STATE, &m) < 0) return Error::sys(errno, "KVM_GET_MP_STATE");
+  return m;
+}
+Result<void> Vcpu::set_mp_state(const kvm_mp_state& m) {
+  if (xioctl(fd_.get(), KVM_SET_MP_STATE, &m) < 0) return Error::sys(errno, "KVM_SET_MP_STATE");
+  return {};
+}
+Result<uint32_t> Vcpu::get_tsc_khz() const {
+  int khz = xioctl(fd_.get(), KVM_GET_TSC_KHZ, 0);
+  if (khz < 0) return Error::sys(errno, "KVM_GET_TSC_KHZ");
+  return static_cast<uint32_t>(khz);
+}
+Result<void> Vcpu::kvmclock_ctrl() {
+  if (xioctl(fd_.get(), KVM_KVMCLOCK_CTRL, 0) < 0) return Error::sys(errno, "KVM_KVMCLOCK_CTRL");
   return {};
 }
 

@@ -13,6 +13,7 @@
 #include "hypervisor/base/mapping.h"
 #include "hypervisor/base/result.h"
 #include "hypervisor/base/unique_fd.h"
+#include "hypervisor/kvm/kvm_abi.h"
 #include "hypervisor/kvm/vcpu_exit.h"
 
 namespace vmm::hv {
@@ -49,6 +50,13 @@ class Vm {
   Result<void> create_irqchip();
   Result<void> create_pit2();
   Result<void> irq_line(uint32_t gsi, bool level);
+  // chip: KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE or KVM_IRQCHIP_IOAPIC.
+  Result<kvm_irqchip> get_irqchip(uint32_t chip) const;
+  Result<void> set_irqchip(const kvm_irqchip& chip);
+  Result<kvm_pit_state2> get_pit2() const;
+  Result<void> set_pit2(const kvm_pit_state2& pit);
+  Result<kvm_clock_data> get_clock() const;
+  Result<void> set_clock(const kvm_clock_data& clock);
   Result<Vcpu> create_vcpu(uint32_t id, size_t mmap_size);
   int fd() const { return fd_.get(); }
 
@@ -76,8 +84,27 @@ class Vcpu {
   Result<void> set_fpu(const kvm_fpu& fpu);
   Result<kvm_lapic_state> get_lapic() const;
   Result<void> set_lapic(const kvm_lapic_state& lapic);
+  Result<std::vector<kvm_cpuid_entry2>> get_cpuid() const;
   Result<void> set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  // Reads as many of `indices` as KVM returns, in order; the count tells
+  // where KVM stopped (an MSR it cannot read).
+  Result<std::vector<std::pair<uint32_t, uint64_t>>> get_msrs(const std::vector<uint32_t>& indices) const;
   Result<void> set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs);
+  Result<abi::XsaveRegion> get_xsave() const;
+  Result<void> set_xsave(const abi::XsaveRegion& xsave);
+  Result<kvm_xcrs> get_xcrs() const;
+  Result<void> set_xcrs(const kvm_xcrs& xcrs);
+  Result<kvm_debugregs> get_debugregs() const;
+  Result<void> set_debugregs(const kvm_debugregs& regs);
+  Result<kvm_vcpu_events> get_vcpu_events() const;
+  Result<void> set_vcpu_events(const kvm_vcpu_events& events);
+  Result<kvm_mp_state> get_mp_state() const;
+  Result<void> set_mp_state(const kvm_mp_state& state);
+  // The guest TSC frequency in kHz.
+  Result<uint32_t> get_tsc_khz() const;
+  // Tells a kvmclock guest it was paused (no soft-lockup warnings); fails
+  // harmlessly when the guest does not use kvmclock.
+  Result<void> kvmclock_ctrl();
 
  private:
   friend class Vm;

@@ -38,6 +38,14 @@ constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
 constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
 constexpr unsigned long kGetCpuid2 = _IOWR(KVMIO, 0x91, Cpuid2Header);
 
+// kvm_xsave's 4 KiB legacy region (KVM_GET_XSAVE / KVM_SET_XSAVE).
+struct XsaveRegion {
+  uint32_t region[1024];
+};
+constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, XsaveRegion);
+constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, XsaveRegion);
+static_assert(kGetXsave == 0x9000aea4);
+
 // The values the kernel defines (checked against its C headers).
 static_assert(kGetSupportedCpuid == 0xc008ae05);
 static_assert(kSetCpuid2 == 0x4008ae90);
