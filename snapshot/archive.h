@@ -7,7 +7,9 @@
 // state goes in named subsections, which a visit must declare after all of its
 // plain fields: each present one is {u8 name length, name, u32 payload length,
 // payload}. On load a missing subsection leaves the default, an unknown one is
-// an error.
+// an error. (A payload cut exactly where its subsections begin therefore
+// loads as "absent": the snapshot file's per-section length and checksum are
+// what catch truncation, not the archive.)
 //
 // The Loader treats its input as hostile: every read is bounded, the first
 // failure is kept with the path of the field it hit ("fifo.count"), and later
@@ -49,22 +51,28 @@ class Saver {
   template <class T>
   void field(std::string_view, T& value) { put(value); }
 
-  void bytes(std::string_view, std::vector<uint8_t>& v, size_t /*max*/) {
+  // Writing more than `max` is a bug in the device, not guest input: the
+  // Loader would reject the state, so refuse to produce it.
+  void bytes(std::string_view, std::vector<uint8_t>& v, size_t max) {
+    VMM_CHECK(v.size() <= max);
     put_u32(static_cast<uint32_t>(v.size()));
     out_.insert(out_.end(), v.begin(), v.end());
   }
-  void string(std::string_view, std::string& s, size_t /*max*/) {
+  void string(std::string_view, std::string& s, size_t max) {
+    VMM_CHECK(s.size() <= max);
     put_u32(static_cast<uint32_t>(s.size()));
     out_.insert(out_.end(), s.begin(), s.end());
   }
   template <class T>
-  void vector(std::string_view, std::vector<T>& v, size_t /*max*/) {
+  void vector(std::string_view, std::vector<T>& v, size_t max) {
+    VMM_CHECK(v.size() <= max);
     put_u32(static_cast<uint32_t>(v.size()));
     for (auto& e : v) put(e);
   }
   template <class F>
   void subsection(std::string_view name, bool needed, F&& fn) {
     if (!needed) return;
+    VMM_CHECK(!name.empty() && name.size() <= 255);
     out_.push_back(static_cast<uint8_t>(name.size()));
     out_.insert(out_.end(), name.begin(), name.end());
     size_t len_at = out_.size();
@@ -128,8 +136,9 @@ class Loader {
   template <class T>
   void vector(std::string_view name, std::vector<T>& v, size_t max) {
     Scope scope(*this, name);
-    // Each element takes at least one byte, which bounds the count before
-    // anything is allocated.
+    // A count past the remaining bytes is rejected before anything is
+    // allocated (elements of at least one byte cannot fit); `max` bounds
+    // the rest.
     uint32_t n = get_count(max);
     if (failed_) return;
     v.assign(n, T{});
@@ -304,7 +313,8 @@ class SchemaDumper {
       } else {
         line(name, prefix + "struct[" + std::to_string(value.size()) + "]");
         push(name);
-        value[0].visit(*this, version_);
+        typename T::value_type probe{};
+        probe.visit(*this, version_);
         pop();
       }
     } else {
