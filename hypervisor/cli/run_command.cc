@@ -27,6 +27,7 @@ Options:
   --memory SIZE     guest RAM, e.g. 256M, 2G (default 256M; plain numbers are MiB)
   --cpus N          number of vCPUs (default 1; at most what KVM allows)
   --console WHERE   stdio (default) or a file to append the console output to
+  --api SOCK        a QMP control socket (QEMU's protocol) at SOCK, mode 0600
   -h, --help        show this help
 
 Environment:
@@ -50,7 +51,7 @@ int run_command(int argc, char** argv) {
       {"kernel", required_argument, nullptr, 'k'}, {"initrd", required_argument, nullptr, 'i'},
       {"append", required_argument, nullptr, 'a'}, {"memory", required_argument, nullptr, 'm'},
       {"cpus", required_argument, nullptr, 'c'},   {"console", required_argument, nullptr, 'o'},
-      {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
+      {"api", required_argument, nullptr, 's'},          {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
   };
   hv::MachineConfig config;
   // For tests of a missing or inaccessible device; documented in --help.
@@ -84,6 +85,7 @@ int run_command(int argc, char** argv) {
       case 'o':
         if (std::string(optarg) != "stdio") config.console.output_file = optarg;
         break;
+      case 's': config.api_socket = optarg; break;
       case 'h': std::fputs(kHelp, stdout); return 0;
       case ':': return usage_error(kCommand, std::string("option ") + argv[optind - 1] + " needs a value");
       default: return usage_error(kCommand, std::string("unknown option ") + argv[optind - 1]);

@@ -276,15 +276,22 @@ Result<std::vector<kvm_cpuid_entry2>> Vcpu::get_cpuid() const {
   return std::vector<kvm_cpuid_entry2>(buf.elements(), buf.elements() + got);
 }
 
+// KVM accepts at most MAX_IO_MSRS (256) MSRs per call.
+constexpr size_t kMsrBatch = 240;
+
 Result<std::vector<std::pair<uint32_t, uint64_t>>> Vcpu::get_msrs(const std::vector<uint32_t>& indices) const {
-  abi::VarBuffer<abi::MsrsHeader, kvm_msr_entry> buf(indices.size());
-  buf.header().nmsrs = static_cast<uint32_t>(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) buf.elements()[i].index = indices[i];
-  int n = xioctl(fd_.get(), abi::kGetMsrs, buf.data());
-  if (n < 0) return Error::sys(errno, "KVM_GET_MSRS");
   std::vector<std::pair<uint32_t, uint64_t>> out;
-  for (int i = 0; i < n && static_cast<size_t>(i) < indices.size(); ++i) {
-    out.emplace_back(buf.elements()[i].index, buf.elements()[i].data);
+  for (size_t start = 0; start < indices.size(); start += kMsrBatch) {
+    size_t n = std::min(kMsrBatch, indices.size() - start);
+    abi::VarBuffer<abi::MsrsHeader, kvm_msr_entry> buf(n);
+    buf.header().nmsrs = static_cast<uint32_t>(n);
+    for (size_t i = 0; i < n; ++i) buf.elements()[i].index = indices[start + i];
+    int got = xioctl(fd_.get(), abi::kGetMsrs, buf.data());
+    if (got < 0) return Error::sys(errno, "KVM_GET_MSRS");
+    for (int i = 0; i < got && static_cast<size_t>(i) < n; ++i) {
+      out.emplace_back(buf.elements()[i].index, buf.elements()[i].data);
+    }
+    if (static_cast<size_t>(got) < n) break;  // KVM stopped at an MSR it cannot read
   }
   return out;
 }
@@ -353,14 +360,17 @@ Result<void> Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
 }
 
 Result<void> Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) {
-  abi::VarBuffer<abi::MsrsHeader, kvm_msr_entry> buf(msrs.size());
-  buf.header().nmsrs = static_cast<uint32_t>(msrs.size());
-  for (size_t i = 0; i < msrs.size(); ++i) buf.elements()[i] = kvm_msr_entry{msrs[i].first, 0, msrs[i].second};
-  int n = xioctl(fd_.get(), abi::kSetMsrs, buf.data());
-  if (n < 0) return Error::sys(errno, "KVM_SET_MSRS");
-  // KVM stops at the first MSR it refuses and returns how many it set.
-  if (static_cast<size_t>(n) != msrs.size()) {
-    return Error::make(Errc::kUnsupported, fmt::format("KVM_SET_MSRS: KVM refused MSR {:#x}", msrs[n].first));
+  for (size_t start = 0; start < msrs.size(); start += kMsrBatch) {
+    size_t n = std::min(kMsrBatch, msrs.size() - start);
+    abi::VarBuffer<abi::MsrsHeader, kvm_msr_entry> buf(n);
+    buf.header().nmsrs = static_cast<uint32_t>(n);
+    for (size_t i = 0; i < n; ++i) buf.elements()[i] = kvm_msr_entry{msrs[start + i].first, 0, msrs[start + i].second};
+    int set = xioctl(fd_.get(), abi::kSetMsrs, buf.data());
+    if (set < 0) return Error::sys(errno, "KVM_SET_MSRS");
+    // KVM stops at the first MSR it refuses and returns how many it set.
+    if (static_cast<size_t>(set) != n) {
+      return Error::make(Errc::kUnsupported, fmt::format("KVM_SET_MSRS: KVM refused MSR {:#x}", msrs[start + set].first));
+    }
   }
   return {};
 }

@@ -11,8 +11,11 @@ namespace {
 
 constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kMsrTscDeadline = 0x6e0;
-// KVM paravirtual MSRs (kvmclock, async PF, steal time, PV EOI, ...).
-constexpr uint32_t kKvmPvFirst = 0x4b564d00, kKvmPvLast = 0x4b564dff;
+// The KVM paravirtual MSRs the KVM API documents (wall clock, kvmclock, async
+// PF, steal time, PV EOI, poll control, async PF interrupt and ack, migration
+// control). Not the whole 0x4b564dxx range: hypervisor variants put their own
+// MSRs there (PVM's read but refuse writes), which would make every restore fail.
+constexpr uint32_t kKvmPvFirst = 0x4b564d00, kKvmPvLast = 0x4b564d08;
 // MTRRs: variable ranges, fixed ranges and the default type. KVM's index
 // list omits them, yet the guest programs them early in boot (CH#7944).
 constexpr uint32_t kMtrrs[] = {0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207, 0x208, 0x209, 0x20a,

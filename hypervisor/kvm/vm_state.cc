@@ -24,8 +24,10 @@ kvm_pic_state to_kvm(const PicState& s) {
 
 Result<void> validate_vm_state(const VmState& s) {
   for (const auto& c : s.pit) {
-    // The 8254 counts at most 65536 (a written 0); modes are 0-5 (6, 7 alias 2, 3).
-    if (c.count > 0x10000 || c.mode > 7 || c.rw_mode > 3 || c.read_state > 4 || c.write_state > 4) {
+    // The 8254 counts at most 65536 (a written 0); modes are 0-5 (6, 7 alias
+    // 2, 3) and KVM reports 0xff for a channel never programmed.
+    if (c.count > 0x10000 || (c.mode > 7 && c.mode != 0xff) || c.rw_mode > 3 || c.read_state > 4 ||
+        c.write_state > 4) {
       return Error::make(Errc::kBadSnapshot, "VM state: PIT channel out of range");
     }
   }

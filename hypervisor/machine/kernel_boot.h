@@ -1,5 +1,9 @@
 // Kernel loading for a fresh boot: picks the boot protocol from the image,
 // loads it into guest memory, and later puts the boot vCPU at its entry.
+//   ELF with a PVH note (XEN_ELFNOTE_PHYS32_ENTRY)  -> PVH, 32-bit entry (pvh.h),
+//     including a Linux vmlinux built with CONFIG_PVH
+//   ELF without one (a 64-bit vmlinux)             -> Linux 64-bit boot protocol (linux_boot.h)
+//   bzImage                                        -> Linux 64-bit boot protocol (linux_boot.h)
 #pragma once
 
 #include <cstdint>
@@ -20,10 +24,13 @@ struct KernelBootConfig {
 
 // Where and how the boot vCPU starts.
 struct BootEntry {
-  enum class Protocol { kPvh };
+  enum class Protocol {
+    kPvh,      // 32-bit protected mode, paging off
+    kLinux64,  // long mode on identity-mapped 2 MiB pages
+  };
   Protocol protocol = Protocol::kPvh;
   uint64_t entry_gpa = 0;
-  uint64_t boot_params_gpa = 0;  // PVH: hvm_start_info, in EBX
+  uint64_t boot_params_gpa = 0;  // PVH: hvm_start_info, in EBX; Linux: the zero page, in RSI
 };
 
 // Reads the kernel (and initrd), detects its format and loads it.

@@ -68,46 +68,59 @@ void Machine::block_control_signals() {
 }
 
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
-  Kvm kvm = VMM_TRY(Kvm::open(config.kvm_path));
-  if (config.cpus == 0 || config.cpus > static_cast<uint32_t>(kvm.max_vcpus())) {
-    return Error::make(Errc::kInvalidArgument,
-                       fmt::format("--cpus {}: this host's KVM allows 1 to {}", config.cpus, kvm.max_vcpus()));
-  }
-  Vm vm = VMM_TRY(kvm.create_vm());
-  VMM_TRY(vm.set_tss_addr(kKvmTssAddr));
-  VMM_TRY(vm.set_identity_map_addr(kKvmIdentityMapAddr));
-  VMM_TRY(vm.create_irqchip());
-  VMM_TRY(vm.create_pit2());
-
-  GuestMemory memory = VMM_TRY_CTX(GuestMemory::create(boot::ram_layout(config.mem_bytes)), "guest memory");
-  uint32_t slot = 0;
-  for (const auto& r : memory.regions()) VMM_TRY(vm.set_user_memory_region(slot++, r.gpa, r.size, r.host));
-
-  std::unique_ptr<Machine> m(new Machine(std::move(memory), std::move(kvm), std::move(vm)));
+  std::unique_ptr<Machine> m(new Machine());
   m->main_thread_ = pthread_self();
-  VMM_TRY(m->load_kernel(config));
-  VMM_TRY(m->create_devices(config));
-  VMM_TRY(m->create_vcpus(config));
+  VMM_TRY(m->open_vm(config.kvm_path, config.cpus));
+  auto layout = boot::ram_layout(config.mem_bytes);
+  VMM_TRY(m->map_memory(VMM_TRY_CTX(GuestMemory::create(layout), "guest memory")));
+  m->boot_entry_ = VMM_TRY(load_kernel(*m->memory_, {config.kernel_path, config.initrd_path, config.cmdline, config.cpus}));
+  for (const auto& r : layout) m->config_.memory.push_back(RegionState{r.gpa, r.size});
+  m->config_.cpus = config.cpus;
+  m->config_.kernel_path = config.kernel_path;
+  m->config_.initrd_path = config.initrd_path;
+  m->config_.cmdline = config.cmdline;
+  VMM_TRY(m->create_devices(config.console));
+  VMM_TRY(m->create_vcpu_fds(config.cpus));
+  VMM_TRY(m->setup_boot_vcpus());
+  VMM_TRY(m->start_api(config.api_socket));
   return m;
 }
 
 Machine::~Machine() {
+  api_.reset();  // no more QMP commands
+  if (migration_thread_.joinable()) migration_thread_.join();
   if (control_) control_->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
 }
 
-Result<void> Machine::load_kernel(const MachineConfig& config) {
-  boot_entry_ = VMM_TRY(hv::load_kernel(memory_, {config.kernel_path, config.initrd_path, config.cmdline, config.cpus}));
+Result<void> Machine::open_vm(const std::string& kvm_path, uint32_t cpus) {
+  kvm_.emplace(VMM_TRY(Kvm::open(kvm_path)));
+  if (cpus == 0 || cpus > static_cast<uint32_t>(kvm_->max_vcpus())) {
+    return Error::make(Errc::kInvalidArgument,
+                       fmt::format("--cpus {}: this host's KVM allows 1 to {}", cpus, kvm_->max_vcpus()));
+  }
+  vm_.emplace(VMM_TRY(kvm_->create_vm()));
+  VMM_TRY(vm_->set_tss_addr(kKvmTssAddr));
+  VMM_TRY(vm_->set_identity_map_addr(kKvmIdentityMapAddr));
+  VMM_TRY(vm_->create_irqchip());
+  VMM_TRY(vm_->create_pit2());
   return {};
 }
 
-Result<void> Machine::create_devices(const MachineConfig& config) {
-  console_ = VMM_TRY(Console::open(config.console));
+Result<void> Machine::map_memory(GuestMemory memory) {
+  memory_.emplace(std::move(memory));
+  uint32_t slot = 0;
+  for (const auto& r : memory_->regions()) VMM_TRY(vm_->set_user_memory_region(slot++, r.gpa, r.size, r.host));
+  return {};
+}
+
+Result<void> Machine::create_devices(const ConsoleConfig& console_config) {
+  console_ = VMM_TRY(Console::open(console_config));
   timers_ = std::make_unique<HostTimers>();
   auto line = [&](uint32_t gsi) -> KvmIrqLine& {
-    irq_lines_.push_back(std::make_unique<KvmIrqLine>(vm_, gsi));
+    irq_lines_.push_back(std::make_unique<KvmIrqLine>(*vm_, gsi));
     return *irq_lines_.back();
   };
   Console* console = console_.get();
@@ -129,39 +142,49 @@ Result<void> Machine::create_devices(const MachineConfig& config) {
   VMM_TRY(pio_.insert(0xf4, 4, *debug_exit_));
   VMM_TRY(pio_.insert(0x80, 1, *post_port_));
   devices_ = {com1_.get(), com2_.get(), i8042_.get(), rtc_.get(), debug_exit_.get(), post_port_.get()};
-
-  dev::Uart16550* com1 = com1_.get();
-  com1->set_rx_space_callback([console] { console->notify_space(); });
-  VMM_TRY(console_->start_input([com1](std::span<const uint8_t> b) { return com1->receive(b); },
-                                [this] { request_exit(kExitPoweroff, "quit from the console (Ctrl-A x)"); }));
+  com1_->set_rx_space_callback([console] { console->notify_space(); });
   return {};
 }
 
-Result<void> Machine::create_vcpus(const MachineConfig& config) {
-  auto supported = VMM_TRY(kvm_.supported_cpuid());
-  auto msrs = boot::initial_msrs();
+Result<void> Machine::create_vcpu_fds(uint32_t cpus) {
   std::vector<Vcpu*> raw;
-  for (uint32_t i = 0; i < config.cpus; ++i) {
-    auto vcpu = std::make_unique<Vcpu>(VMM_TRY(vm_.create_vcpu(i, kvm_.vcpu_mmap_size())));
-    VMM_TRY_CTX(vcpu->set_cpuid(boot::cpuid_for_vcpu(supported, i, config.cpus)), fmt::format("vCPU {}", i));
-    VMM_TRY_CTX(vcpu->set_msrs(msrs), fmt::format("vCPU {}", i));
+  for (uint32_t i = 0; i < cpus; ++i) {
+    vcpus_.push_back(std::make_unique<Vcpu>(VMM_TRY(vm_->create_vcpu(i, kvm_->vcpu_mmap_size()))));
+    raw.push_back(vcpus_.back().get());
+  }
+  control_ = std::make_unique<VcpuControl>(raw);
+  return {};
+}
+
+Result<void> Machine::setup_boot_vcpus() {
+  auto supported = VMM_TRY(kvm_->supported_cpuid());
+  auto msrs = boot::initial_msrs();
+  uint32_t cpus = static_cast<uint32_t>(vcpus_.size());
+  for (uint32_t i = 0; i < cpus; ++i) {
+    Vcpu& vcpu = *vcpus_[i];
+    VMM_TRY_CTX(vcpu.set_cpuid(boot::cpuid_for_vcpu(supported, i, cpus)), fmt::format("vCPU {}", i));
+    VMM_TRY_CTX(vcpu.set_msrs(msrs), fmt::format("vCPU {}", i));
     kvm_fpu fpu{};
     fpu.fcw = 0x37f;     // x87 power-on control word
     fpu.mxcsr = 0x1f80;  // all SSE exceptions masked
-    VMM_TRY(vcpu->set_fpu(fpu));
+    VMM_TRY(vcpu.set_fpu(fpu));
     if (i == 0) {
       // The BSP takes PIC interrupts through LINT0 (virtual wire mode, MP
       // spec 3.6.2.2) and NMIs through LINT1; APs wait for INIT/SIPI.
-      kvm_lapic_state lapic = VMM_TRY(vcpu->get_lapic());
+      kvm_lapic_state lapic = VMM_TRY(vcpu.get_lapic());
       set_lvt(lapic, kApicLvtLint0, kDeliveryExtInt);
       set_lvt(lapic, kApicLvtLint1, kDeliveryNmi);
-      VMM_TRY(vcpu->set_lapic(lapic));
-      VMM_TRY(set_boot_vcpu_state(*vcpu, boot_entry_));
+      VMM_TRY(vcpu.set_lapic(lapic));
+      VMM_TRY(set_boot_vcpu_state(vcpu, boot_entry_));
     }
-    raw.push_back(vcpu.get());
-    vcpus_.push_back(std::move(vcpu));
   }
-  control_ = std::make_unique<VcpuControl>(raw);
+  config_.tsc_khz = VMM_TRY(vcpus_[0]->get_tsc_khz());
+  return {};
+}
+
+Result<void> Machine::start_api(const std::string& socket) {
+  if (socket.empty()) return {};
+  api_ = VMM_TRY_CTX(qmp::QmpServer::start(socket, *this), "QMP socket " + socket);
   return {};
 }
 
@@ -176,19 +199,76 @@ void Machine::request_exit(int status, std::string reason) {
   pthread_kill(main_thread_, kWakeSignal);
 }
 
+bool Machine::paused() const { return paused_; }
+
 Result<void> Machine::pause() {
-  control_->pause();
-  for (auto* d : devices_) VMM_TRY_CTX(d->pause(), d->instance_id());
+  {
+    std::lock_guard lock(state_mutex_);
+    if (paused_) return {};
+    control_->pause();
+    for (auto* d : devices_) VMM_TRY_CTX(d->pause(), d->instance_id());
+    if (auto captured = capture_paused_state(); !captured) {
+      // Never leave a guest stopped because its state could not be read.
+      for (auto* d : devices_) (void)d->resume();
+      control_->resume();
+      return std::move(captured).error().context("pause");
+    }
+    paused_ = true;
+  }
+  if (api_) api_->emit("STOP");
+  return {};
+}
+
+Result<void> Machine::capture_paused_state() {
+  if (msr_indices_.empty()) msr_indices_ = VMM_TRY(saveable_msrs(*kvm_, *vcpus_[0]));
+  vm_state_ = VMM_TRY(capture_vm_state(*vm_));
+  vcpu_states_.clear();
+  for (auto& v : vcpus_) vcpu_states_.push_back(VMM_TRY_CTX(capture_vcpu_state(*v, msr_indices_), fmt::format("vCPU {}", v->id())));
+  return {};
+}
+
+Result<void> Machine::apply_clock_on_resume() {
+  if (!vm_state_) return {};
+  uint64_t ns = vm_state_->kvmclock_ns;
+  if (restored_at_realtime_ns_ && clock_policy_ == ClockPolicy::kHost) {
+    int64_t elapsed = HostClock().realtime_ns() - *restored_at_realtime_ns_;
+    if (elapsed > 0) {
+      ns += static_cast<uint64_t>(elapsed);
+      rtc_->advance_paused_time(elapsed);
+    }
+  }
+  restored_at_realtime_ns_.reset();
+  VMM_TRY(restore_vm_clock(*vm_, ns));
+  // Tells a kvmclock guest it was stopped; fails when it does not use kvmclock.
+  for (auto& v : vcpus_) (void)v->kvmclock_ctrl();
   return {};
 }
 
 Result<void> Machine::resume() {
-  for (auto* d : devices_) VMM_TRY_CTX(d->resume(), d->instance_id());
-  control_->resume();
+  {
+    std::lock_guard lock(state_mutex_);
+    if (!paused_) return {};
+    VMM_TRY_CTX(apply_clock_on_resume(), "resume");
+    for (auto* d : devices_) VMM_TRY_CTX(d->resume(), d->instance_id());
+    control_->resume();
+    paused_ = false;
+    post_migrate_ = false;
+    vm_state_.reset();
+    vcpu_states_.clear();
+  }
+  if (api_) api_->emit("RESUME");
   return {};
 }
 
 int Machine::run() {
+  dev::Uart16550* com1 = com1_.get();
+  Console* console = console_.get();
+  if (auto input = console->start_input([com1](std::span<const uint8_t> b) { return com1->receive(b); },
+                                        [this] { request_exit(kExitPoweroff, "quit from the console (Ctrl-A x)"); });
+      !input) {
+    std::fprintf(stderr, "vmm: %s\n", input.error().message().c_str());
+    return kExitError;
+  }
   for (size_t i = 0; i < vcpus_.size(); ++i) threads_.emplace_back([this, i] { vcpu_loop(i); });
   sigset_t set = control_signals();
   while (true) {

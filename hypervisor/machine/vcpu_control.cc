@@ -35,6 +35,12 @@ void VcpuControl::kick_all_locked() {
   }
 }
 
+void VcpuControl::start_paused() {
+  std::lock_guard lock(mutex_);
+  if (request_ == Request::kRun) request_ = Request::kPause;
+  for (auto* v : vcpus_) v->set_immediate_exit(true);
+}
+
 void VcpuControl::pause() {
   std::unique_lock lock(mutex_);
   if (request_ == Request::kStop) return;
@@ -42,7 +48,8 @@ void VcpuControl::pause() {
   kick_all_locked();
   changed_.wait(lock, [&] {
     for (auto& t : threads_) {
-      if (!t.exited && !t.parked && request_ == Request::kPause) return false;
+      // A thread not started yet parks at its first KVM_RUN (register_thread).
+      if (t.registered && !t.exited && !t.parked && request_ == Request::kPause) return false;
     }
     return true;
   });

@@ -27,6 +27,9 @@ class VcpuControl {
   // Called by vCPU thread i before its first KVM_RUN.
   void register_thread(size_t i);
 
+  // Makes vCPU threads park before their first guest instruction (a restored
+  // guest that stays paused). Call before the threads start.
+  void start_paused();
   // Blocks until every running vCPU thread has parked.
   void pause();
   void resume();

@@ -7,11 +7,10 @@
 
 namespace vmm::hv {
 
-Result<GuestMemory> GuestMemory::create(const std::vector<RegionSpec>& layout) {
+Result<void> GuestMemory::check_layout(const std::vector<RegionSpec>& layout) {
   if (layout.empty()) return Error::make(Errc::kInvalidArgument, "guest memory has no regions");
   std::vector<RegionSpec> sorted = layout;
   std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.gpa < b.gpa; });
-  uint64_t total = 0;
   for (size_t i = 0; i < sorted.size(); ++i) {
     const auto& r = sorted[i];
     if (r.size == 0 || r.gpa % kPageSize || r.size % kPageSize) {
@@ -21,8 +20,36 @@ Result<GuestMemory> GuestMemory::create(const std::vector<RegionSpec>& layout) {
     if (r.gpa + r.size < r.gpa || (i > 0 && sorted[i - 1].gpa + sorted[i - 1].size > r.gpa)) {
       return Error::make(Errc::kOverlap, fmt::format("memory region {:#x}+{:#x} overlaps or wraps", r.gpa, r.size));
     }
-    total += r.size;
   }
+  return {};
+}
+
+Result<GuestMemory> GuestMemory::adopt(const std::vector<RegionSpec>& layout, std::vector<Mapping> mappings) {
+  VMM_TRY(check_layout(layout));
+  if (mappings.size() != layout.size()) {
+    return Error::make(Errc::kInvalidArgument, "guest memory: one mapping per region is needed");
+  }
+  GuestMemory mem;
+  uint64_t offset = 0;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    if (mappings[i].size() < layout[i].size) {
+      return Error::make(Errc::kInvalidArgument, fmt::format("guest memory: mapping {} is too small", i));
+    }
+    mem.regions_.push_back(MemoryRegion{layout[i].gpa, layout[i].size, offset, mappings[i].data(), offset / kPageSize});
+    mem.mappings_.push_back(std::move(mappings[i]));
+    offset += layout[i].size;
+  }
+  mem.total_size_ = offset;
+  mem.dirty_ = std::make_unique<DirtyBitmap>(offset / kPageSize);
+  return mem;
+}
+
+Result<GuestMemory> GuestMemory::create(const std::vector<RegionSpec>& layout) {
+  VMM_TRY(check_layout(layout));
+  std::vector<RegionSpec> sorted = layout;
+  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.gpa < b.gpa; });
+  uint64_t total = 0;
+  for (const auto& r : sorted) total += r.size;
 
   GuestMemory mem;
   int fd = ::memfd_create("vmm-guest-ram", MFD_CLOEXEC);

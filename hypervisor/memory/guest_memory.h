@@ -44,6 +44,10 @@ class GuestMemory {
   // Creates a memfd of the summed size and maps each region. Regions must be
   // page aligned, non-empty and non-overlapping.
   static Result<GuestMemory> create(const std::vector<RegionSpec>& layout);
+  // Adopts one existing mapping per region (same order as `layout`), such as
+  // MAP_PRIVATE views of a snapshot file for a lazy restore. Such memory has
+  // no memfd (memfd() is -1).
+  static Result<GuestMemory> adopt(const std::vector<RegionSpec>& layout, std::vector<Mapping> mappings);
 
   GuestMemory(GuestMemory&&) = default;
   GuestMemory& operator=(GuestMemory&&) = default;
@@ -75,6 +79,7 @@ class GuestMemory {
 
  private:
   GuestMemory() = default;
+  static Result<void> check_layout(const std::vector<RegionSpec>& layout);
   const MemoryRegion* region_for(uint64_t gpa) const;
   template <class Fn>
   Result<void> for_each_chunk(uint64_t gpa, uint64_t len, Fn&& fn) const;
