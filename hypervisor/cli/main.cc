@@ -3,7 +3,11 @@
 #include <cstring>
 #include <string>
 
+#include "hypervisor/cli/inspect_command.h"
+#include "hypervisor/cli/qmp_command.h"
+#include "hypervisor/cli/restore_command.h"
 #include "hypervisor/cli/run_command.h"
+#include "hypervisor/cli/snapshot_command.h"
 #include "hypervisor/cli/usage_error.h"
 #include "hypervisor/machine/machine.h"
 
@@ -16,6 +20,10 @@ can observe.
 
 Commands:
   run       boot a guest (vmm run --help)
+  snapshot  pause a guest and write a snapshot file (vmm snapshot --help)
+  restore   start a guest from a snapshot file (vmm restore --help)
+  inspect   describe a snapshot file and verify it (vmm inspect --help)
+  qmp       send one QMP command to a control socket (vmm qmp --help)
 
 Options:
   -h, --help      show this help
@@ -38,5 +46,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "run") return vmm::cli::run_command(argc - 1, argv + 1);
+  if (command == "snapshot") return vmm::cli::snapshot_command(argc - 1, argv + 1);
+  if (command == "restore") return vmm::cli::restore_command(argc - 1, argv + 1);
+  if (command == "inspect") return vmm::cli::inspect_command(argc - 1, argv + 1);
+  if (command == "qmp") return vmm::cli::qmp_command(argc - 1, argv + 1);
   return vmm::cli::usage_error("vmm", "unknown command '" + command + "'");
 }

@@ -95,7 +95,13 @@ Result<SaveStats> Machine::save_snapshot(const std::string& path, const SaveOpti
   if (options.progress) writer.set_progress(stats.memory_bytes, options.progress);
   auto encoding = options.compress == qmp::Compression::kLz4 ? snap::Encoding::kLz4 : snap::Encoding::kRaw;
   for (const auto& r : memory_->regions()) {
-    VMM_TRY(writer.add_memory_region(r.gpa, std::span<const uint8_t>(r.host, r.size), encoding));
+    // With a memfd behind guest RAM, never-touched pages are holes the writer
+    // skips without reading (a read would allocate them). Memory mapped
+    // privately from a snapshot file has no such record: a page the guest
+    // wrote may lie over a hole of the file, so it is scanned in full.
+    snap::MemoryBacking backing;
+    if (memory_->memfd() >= 0) backing = snap::MemoryBacking{memory_->memfd(), r.fd_offset};
+    VMM_TRY(writer.add_memory_region(r.gpa, std::span<const uint8_t>(r.host, r.size), encoding, backing));
   }
   VMM_TRY(writer.commit(options.fsync));
   stats.file_bytes = writer.file_size();

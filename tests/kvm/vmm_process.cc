@@ -85,6 +85,27 @@ bool VmmProcess::pump(std::chrono::steady_clock::time_point until) {
   return false;
 }
 
+void VmmProcess::drain() {
+  while (out_fd_ >= 0 || err_fd_ >= 0) {
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    int n = poll(fds, 2, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t r = read(fds[i].fd, buf, sizeof buf);
+      int& fd = i == 0 ? out_fd_ : err_fd_;
+      if (r <= 0) {
+        close(fd);
+        fd = -1;
+        continue;
+      }
+      (i == 0 ? out_ : err_).append(buf, static_cast<size_t>(r));
+    }
+  }
+}
+
 std::optional<std::string> VmmProcess::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (true) {

@@ -26,6 +26,10 @@ class VmmProcess {
   // (the child is then killed), or 128+N when killed by signal N.
   int wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void kill_now();
+  // Reads whatever the child has written so far, without waiting. Output
+  // written before a synchronous event (a QMP reply, another process's
+  // exit) is complete by then, so this sees all of it.
+  void drain();
 
   const std::string& output() const { return out_; }
   const std::string& errors() const { return err_; }
