@@ -33,6 +33,8 @@ Options:
   -o, --output FILE the snapshot file
   --resume          let the guest run on once the file is written
   --compress lz4    compress memory with lz4 (smaller file, slower)
+  --no-fsync        do not wait for the file to reach the disk (faster; a
+                    host crash soon after may lose it)
   -h, --help        show this help
 
 Exit status: 0 written; 1 failed (one-line message; a guest that was running
@@ -54,10 +56,11 @@ int snapshot_command(int argc, char** argv) {
   static const option kOptions[] = {
       {"api", required_argument, nullptr, 's'},      {"output", required_argument, nullptr, 'o'},
       {"resume", no_argument, nullptr, 'r'},         {"compress", required_argument, nullptr, 'c'},
+      {"no-fsync", no_argument, nullptr, 'n'},
       {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0},
   };
   std::string socket, output;
-  bool resume = false, lz4 = false;
+  bool resume = false, lz4 = false, fsync = true;
   opterr = 0;
   optind = 1;
   int opt;
@@ -70,6 +73,7 @@ int snapshot_command(int argc, char** argv) {
         if (std::string(optarg) != "lz4") return usage_error(kCommand, std::string("unknown --compress '") + optarg + "'");
         lz4 = true;
         break;
+      case 'n': fsync = false; break;
       case 'h': std::fputs(kHelp, stdout); return 0;
       case ':': return usage_error(kCommand, std::string("option ") + argv[optind - 1] + " needs a value");
       default: return usage_error(kCommand, std::string("unknown option ") + argv[optind - 1]);
@@ -96,7 +100,7 @@ int snapshot_command(int argc, char** argv) {
       !r) {
     return fail(r.error().message());
   }
-  if (auto r = client->execute("migrate-set-parameters", {{"x-vmm-compress", lz4 ? "lz4" : "none"}}); !r) {
+  if (auto r = client->execute("migrate-set-parameters", {{"x-vmm-compress", lz4 ? "lz4" : "none"}, {"x-vmm-fsync", fsync}}); !r) {
     return fail(r.error().message());
   }
 

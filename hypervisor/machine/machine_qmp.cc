@@ -81,6 +81,7 @@ void Machine::migration_worker(qmp::MigrationRequest request) {
   set_migration_status(qmp::MigrationStatus::kActive);
   SaveOptions options;
   options.compress = request.parameters.compress;
+  options.fsync = request.parameters.fsync;
   options.progress = [this](uint64_t done, uint64_t total) {
     std::lock_guard lock(migration_mutex_);
     qmp::MigrationRamStats ram;

@@ -35,9 +35,10 @@ constexpr uint64_t kU8 = 0xff, kU32 = 0xffffffffu, kU64 = UINT64_MAX;
 
 // MigrationParameters in QEMU's schema order with 7.2's defaults and
 // range checks (migration/migration.c migrate_params_check). Only
-// max-bandwidth, downtime-limit and x-vmm-compress change what vmm does;
+// max-bandwidth, downtime-limit, x-vmm-compress and x-vmm-fsync change what
+// vmm does;
 // the rest are accepted and reported so QEMU tooling that sets them works.
-constexpr std::array<Param, 27> kParams = {{
+constexpr std::array<Param, 28> kParams = {{
     {"announce-initial", Kind::kUint, 50, "uint64", kU64, 1, 100000, "a value between 1 and 100000", {}},
     {"announce-max", Kind::kUint, 550, "uint64", kU64, 1, 100000, "a value between 1 and 100000", {}},
     {"announce-rounds", Kind::kUint, 5, "uint64", kU64, 0, 1000, "a value between 0 and 1000", {}},
@@ -68,6 +69,9 @@ constexpr std::array<Param, 27> kParams = {{
     {"multifd-zstd-level", Kind::kUint, 1, "uint8", kU8, 0, 20, "a value between 0 and 20", {}},
     // vmm's own: how `migrate` to a file stores guest memory.
     {"x-vmm-compress", Kind::kEnum, 0, "", 0, 0, 0, "", {"none", "lz4", ""}},
+    // vmm's own: whether a snapshot file is made durable (fsync) before
+    // `migrate` reports completed.
+    {"x-vmm-fsync", Kind::kBool, 1, "", 0, 0, 0, "", {}},
 }};
 
 // QEMU names parameters with underscores in range errors (the C field name).
@@ -182,6 +186,7 @@ MigrationParameters MigrationConfig::parameters() const {
   out.max_bandwidth = parameters_.value("max-bandwidth", out.max_bandwidth);
   out.downtime_limit_ms = parameters_.value("downtime-limit", out.downtime_limit_ms);
   out.compress = parameters_.value("x-vmm-compress", std::string("none")) == "lz4" ? Compression::kLz4 : Compression::kNone;
+  out.fsync = parameters_.value("x-vmm-fsync", true);
   return out;
 }
 

@@ -53,6 +53,7 @@ struct MigrationParameters {
   uint64_t max_bandwidth = 134217728;  // bytes/s; QEMU's default (128 MiB/s)
   uint64_t downtime_limit_ms = 300;
   Compression compress = Compression::kNone;  // x-vmm-compress
+  bool fsync = true;                          // x-vmm-fsync
 };
 
 enum class Transport { kFile, kExec, kTcp, kUnix, kFd };

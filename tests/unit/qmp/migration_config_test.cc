@@ -85,7 +85,11 @@ TEST(MigrationConfig, ParametersHaveQemus72Defaults) {
   EXPECT_EQ(p["multifd-compression"], "none");
   EXPECT_EQ(p["tls-creds"], "");
   EXPECT_EQ(p["x-vmm-compress"], "none");
-  EXPECT_EQ(p.size(), 27u);  // QEMU 7.2's 26 [observed] plus x-vmm-compress
+  EXPECT_EQ(p["x-vmm-fsync"], true);
+  EXPECT_EQ(p.size(), 28u);  // QEMU 7.2's 26 [observed] plus x-vmm-compress and x-vmm-fsync
+  EXPECT_TRUE(config.parameters().fsync);
+  ASSERT_TRUE(config.set_parameters({{"x-vmm-fsync", false}}).ok());
+  EXPECT_FALSE(config.parameters().fsync);
 }
 
 TEST(MigrationConfig, ParametersAreCheckedWithQemusTexts) {
