@@ -83,3 +83,97 @@ def write_section(doc, title, body):
     else:
         text = text.rstrip("\n") + "\n\n" + head + body
     path.write_text(text)
+
+
+class Qmp:
+    """A minimal QMP client (greeting, negotiation, commands, events)."""
+
+    def __init__(self, path, timeout=30.0):
+        import json
+        import socket
+        self.json = json
+        deadline = time.perf_counter() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                # The VMM is still starting: its socket appears shortly.
+                self.sock.close()
+                if time.perf_counter() > deadline:
+                    raise
+                time.sleep(0.002)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self.events = []
+        self._read()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def _read(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("QMP connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return self.json.loads(line)
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(self.json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            if "error" in reply:
+                raise RuntimeError(f"{name}: {reply['error']}")
+            return reply["return"]
+
+    def wait_migration(self, poll=0.002):
+        """Polls query-migrate until completed or failed; returns the info."""
+        while True:
+            info = self.cmd("query-migrate")
+            if info.get("status") in ("completed", "failed", "cancelled"):
+                return info
+            time.sleep(poll)
+
+    def close(self):
+        self.sock.close()
+
+
+def svg_bars(title, groups, series, values, unit, path):
+    """A grouped bar chart as a standalone SVG (no plotting library needed).
+    values[group][serie] -> number."""
+    colors = ["#3b7dd8", "#d8833b", "#59a14f", "#e15759"]
+    width, height, left, bottom, top = 720, 360, 70, 60, 40
+    vmax = max(max(v.values()) for v in values.values()) or 1
+    plot_h = height - bottom - top
+    gw = (width - left - 20) / len(groups)
+    bw = gw * 0.8 / len(series)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<text x="{width/2}" y="20" text-anchor="middle" font-size="14">{title}</text>',
+           f'<line x1="{left}" y1="{height-bottom}" x2="{width-10}" y2="{height-bottom}" stroke="black"/>',
+           f'<text x="15" y="{top + plot_h/2}" transform="rotate(-90 15 {top + plot_h/2})" text-anchor="middle">{unit}</text>']
+    for i in range(5):
+        v = vmax * i / 4
+        y = height - bottom - plot_h * i / 4
+        out.append(f'<text x="{left-5}" y="{y+4}" text-anchor="end">{v:.3g}</text>')
+        out.append(f'<line x1="{left}" y1="{y}" x2="{width-10}" y2="{y}" stroke="#ddd"/>')
+    for gi, g in enumerate(groups):
+        x0 = left + gi * gw + gw * 0.1
+        for si, s in enumerate(series):
+            v = values[g].get(s, 0)
+            h = plot_h * v / vmax
+            x = x0 + si * bw
+            out.append(f'<rect x="{x:.1f}" y="{height-bottom-h:.1f}" width="{bw*0.9:.1f}" height="{h:.1f}" fill="{colors[si % 4]}"/>')
+            out.append(f'<text x="{x + bw*0.45:.1f}" y="{height-bottom-h-3:.1f}" text-anchor="middle" font-size="10">{v:.3g}</text>')
+        out.append(f'<text x="{x0 + gw*0.4:.1f}" y="{height-bottom+18}" text-anchor="middle">{g}</text>')
+    for si, s in enumerate(series):
+        out.append(f'<rect x="{left + si*140}" y="{height-22}" width="12" height="12" fill="{colors[si % 4]}"/>')
+        out.append(f'<text x="{left + si*140 + 16}" y="{height-12}">{s}</text>')
+    out.append("</svg>")
+    Path(path).write_text("\n".join(out) + "\n")

@@ -5,6 +5,7 @@
 #include "hypervisor/cli/snapshot_command.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -140,9 +141,11 @@ int snapshot_command(int argc, char** argv) {
   if (resume) {
     if (auto r = client->execute("cont"); !r) return fail("written, but the guest did not resume: " + r.error().message());
   }
-  uint64_t bytes = info && info->contains("ram") ? (*info)["ram"]["transferred"].get<uint64_t>() : 0;
-  std::printf("snapshot: %s written in %.1f ms (%.1f MiB); the guest is %s\n", output.c_str(), elapsed,
-              static_cast<double>(bytes) / (1 << 20), resume ? "running" : "paused");
+  // Zero pages are holes: what the file holds is what it occupies on disk.
+  struct stat st {};
+  double on_disk = stat(output.c_str(), &st) == 0 ? static_cast<double>(st.st_blocks) * 512 : 0;
+  std::printf("snapshot: %s written in %.1f ms (%.1f MiB on disk); the guest is %s\n", output.c_str(), elapsed,
+              on_disk / (1 << 20), resume ? "running" : "paused");
   return 0;
 }
 
