@@ -44,20 +44,15 @@ std::string_view kernel_format_name(KernelFormat format) {
 
 Result<void> check_kernel_bootable(KernelFormat format) {
   switch (format) {
-    case KernelFormat::kElfPvh:
+    case KernelFormat::kElfPvh:    // load_pvh
+    case KernelFormat::kElfNoPvh:  // load_linux_elf, the Linux 64-bit boot protocol
+    case KernelFormat::kBzImage:   // load_bzimage, the Linux 64-bit boot protocol
       return {};
-    case KernelFormat::kElfNoPvh:
-      return Error::make(Errc::kBadImage,
-                         "kernel image: ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); the Linux 64-bit "
-                         "boot protocol is not supported yet (build the kernel with CONFIG_PVH=y)");
-    case KernelFormat::kBzImage:
-      return Error::make(Errc::kBadImage,
-                         "kernel image: bzImage (Linux boot protocol) is not supported yet; use a vmlinux ELF built "
-                         "with CONFIG_PVH=y");
     case KernelFormat::kUnknown:
       break;
   }
-  return Error::make(Errc::kBadImage, "kernel image: not an ELF file or a bzImage");
+  return Error::make(Errc::kBadImage,
+                     "kernel image: not an ELF file or a bzImage (no ELF magic, no \"HdrS\" at 0x202)");
 }
 
 }  // namespace vmm::hv::boot

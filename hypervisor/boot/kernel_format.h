@@ -2,11 +2,11 @@
 //   kElfPvh    an ELF file that is not known to lack a PVH entry note: boot
 //              it with load_pvh (pvh.h), which also reports any malformation
 //              precisely;
-//   kElfNoPvh  a well-formed ELF without XEN_ELFNOTE_PHYS32_ENTRY: needs the
-//              Linux 64-bit boot protocol (a vmlinux built without
-//              CONFIG_PVH); not supported yet;
-//   kBzImage   a Linux bzImage (boot.rst: "HdrS" at 0x202): the Linux boot
-//              protocol with a zero page; not supported yet;
+//   kElfNoPvh  a well-formed ELF without XEN_ELFNOTE_PHYS32_ENTRY: booted with
+//              the Linux 64-bit boot protocol (linux_boot.h), as a vmlinux
+//              built without CONFIG_PVH needs;
+//   kBzImage   a Linux bzImage (boot.rst: "HdrS" at 0x202): the Linux 64-bit
+//              boot protocol with a zero page (linux_boot.h);
 //   kUnknown   anything else.
 #pragma once
 

@@ -8,7 +8,8 @@
 //   0x6000 .. 0x6fff      PVH: hvm_start_info, module list, memory map
 //   0x7000 .. 0x7fff      Linux boot protocol: zero page (struct boot_params)
 //   0x8000 .. 0x8fff      Linux boot protocol: boot stack (top at 0x8ff0)
-//   0x9000 .. 0xbfff      Linux boot protocol: identity page tables
+//   0x9000 .. 0xefff      Linux boot protocol: identity page tables (4 GiB)
+//   0xf000 .. 0xf0ff      Linux boot protocol: GDT, empty IDT and 64-bit TSS
 //   0x20000 .. 0x2ffff    kernel command line (64 KiB including the NUL)
 //   0x9fc00 .. 0xfffff    EBDA / VGA / BIOS area, e820-reserved; the MP table
 //                         starts at 0x9fc00, the last KiB of base memory

@@ -21,8 +21,9 @@ Boots a guest. Its first serial port (COM1) is the console: the terminal in
 raw mode when stdin is a TTY (type Ctrl-A x to quit), else stdin and stdout.
 
 Options:
-  --kernel FILE     the kernel: an ELF with a PVH entry note
-  --initrd FILE     an initial ramdisk, passed as the first PVH module
+  --kernel FILE     the kernel: an ELF with a PVH entry note (PVH boot), a
+                    64-bit vmlinux or a bzImage (Linux boot protocol)
+  --initrd FILE     an initial ramdisk (a PVH module, or the zero page's ramdisk)
   --append TEXT     the kernel command line
   --memory SIZE     guest RAM, e.g. 256M, 2G (default 256M; plain numbers are MiB)
   --cpus N          number of vCPUs (default 1; at most what KVM allows)

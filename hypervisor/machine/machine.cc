@@ -82,6 +82,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   VMM_TRY(m->create_devices(config.console));
   VMM_TRY(m->create_vcpu_fds(config.cpus));
   VMM_TRY(m->setup_boot_vcpus());
+  VMM_TRY(m->capture_reset_state());
   VMM_TRY(m->start_api(config.api_socket));
   return m;
 }
@@ -179,6 +180,13 @@ Result<void> Machine::setup_boot_vcpus() {
     }
   }
   config_.tsc_khz = VMM_TRY(vcpus_[0]->get_tsc_khz());
+  return {};
+}
+
+Result<void> Machine::capture_reset_state() {
+  msr_indices_ = VMM_TRY(saveable_msrs(*kvm_, *vcpus_[0]));
+  reset_vm_state_ = VMM_TRY(capture_vm_state(*vm_));
+  for (auto& v : vcpus_) reset_vcpu_states_.push_back(VMM_TRY(capture_vcpu_state(*v, msr_indices_)));
   return {};
 }
 

@@ -134,6 +134,7 @@ class Machine : public qmp::QmpBackend {
   Result<void> create_devices(const ConsoleConfig& console);
   Result<void> create_vcpu_fds(uint32_t cpus);
   Result<void> setup_boot_vcpus();
+  Result<void> capture_reset_state();
   Result<void> start_api(const std::string& socket);
   Result<void> load_snapshot(const RestoreConfig& config);
   Result<void> capture_paused_state();
@@ -177,6 +178,9 @@ class Machine : public qmp::QmpBackend {
   std::atomic<bool> post_migrate_{false};
   std::optional<VmState> vm_state_;          // captured while paused
   std::vector<VcpuState> vcpu_states_;       // captured while paused
+  // The power-on state of a booted machine, for system_reset.
+  std::optional<VmState> reset_vm_state_;
+  std::vector<VcpuState> reset_vcpu_states_;
   std::optional<int64_t> restored_at_realtime_ns_;  // the snapshot's creation time, for ClockPolicy::kHost
   ClockPolicy clock_policy_ = ClockPolicy::kContinue;
 

@@ -37,8 +37,39 @@ Result<void> Machine::cont() {
   return resume();
 }
 
+// A reset is a power cycle without losing RAM, as on a PC: the kernel is
+// loaded again (the guest may have overwritten it), every device and vCPU
+// returns to its power-on state, and APs wait for SIPI again.
 Result<void> Machine::system_reset() {
-  return Error::make(Errc::kUnsupported, "system_reset is not supported by vmm yet");
+  if (!reset_vm_state_) {
+    return Error::make(Errc::kUnsupported, "system_reset is not supported for a restored guest yet");
+  }
+  {
+    std::lock_guard lock(migration_mutex_);
+    if (qmp::migration_in_progress(migration_.status)) {
+      return Error::make(Errc::kInvalidArgument, "Migration is in progress; try again when it has finished");
+    }
+  }
+  bool was_running = !paused_;
+  VMM_TRY(pause());
+  {
+    std::lock_guard lock(state_mutex_);
+    boot_entry_ = VMM_TRY(load_kernel(*memory_, {config_.kernel_path, config_.initrd_path, config_.cmdline, config_.cpus}));
+    for (auto* d : devices_) {
+      d->reset();
+      VMM_TRY(d->pause());  // reset() may restart timers; the guest is still paused
+    }
+    for (size_t i = 0; i < vcpus_.size(); ++i) VMM_TRY(restore_vcpu_state(*vcpus_[i], reset_vcpu_states_[i]));
+    VMM_TRY(restore_vm_irqchips(*vm_, *reset_vm_state_));
+    vcpu_states_ = reset_vcpu_states_;
+    uint64_t clock = vm_state_->kvmclock_ns;  // guest time keeps running through a reset
+    vm_state_ = *reset_vm_state_;
+    vm_state_->kvmclock_ns = clock;
+    post_migrate_ = false;
+  }
+  if (api_) api_->emit("RESET", qmp::Json{{"guest", false}, {"reason", "host-qmp-system-reset"}});
+  if (was_running) VMM_TRY(resume());
+  return {};
 }
 
 void Machine::quit() { request_exit(kExitPoweroff, ""); }
