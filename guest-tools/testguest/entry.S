@@ -29,7 +29,7 @@ pvh_entry:
         lgdt gdt_ptr
         /* PVM wants a valid 64-bit TSS in TR when long mode is entered; a
          * legacy-mode LTR of our type-9 descriptor is exactly that. */
-        movw $SEL_TSS, %ax
+        movw $SEL_TSS0, %ax
         ltr %ax
         movl $pml4, %eax
         movl %eax, %cr3

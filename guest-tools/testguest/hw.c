@@ -5,7 +5,8 @@
  * ring0_interrupts_init runs in (emulated) ring 0 at boot because the PIC must
  * be remapped before interrupts are enabled, and ring 3 cannot hold IF=0 under
  * PVM. It runs before .bss is zeroed: it may touch only .data, ports and MMIO.
- * Everything else here runs in ring 3. */
+ * Everything else here runs in ring 3, with system calls (int3, isr.S) for
+ * what only ring 0 does: HLT and writing the LAPIC ICR. */
 #include "hw.h"
 
 #include "io.h"
@@ -15,11 +16,6 @@
 #define PIC1_DATA 0x21
 #define PIC2_CMD 0xa0
 #define PIC2_DATA 0xa1
-
-#define LAPIC_BASE 0xfee00000u
-#define LAPIC_SVR 0x0f0
-#define LAPIC_LVT0 0x350
-#define LAPIC_LVT1 0x360
 
 #define PIT_HZ 1193182u
 
@@ -79,6 +75,19 @@ void wait_until_tick(uint64_t tick)
 {
     while (tg_ticks < tick)
         sys_wait(tick);
+}
+
+void wait_while_equal(const volatile uint64_t *word, uint64_t value)
+{
+    __asm__ volatile("int3" : : "a"((uint64_t)SYS_WAIT_NE), "D"(word), "S"(value) : "memory");
+}
+
+void send_ipi(uint8_t apic_id, uint32_t icr_lo)
+{
+    __asm__ volatile("int3"
+                     :
+                     : "a"((uint64_t)SYS_IPI), "D"((uint64_t)apic_id << 24), "S"((uint64_t)icr_lo)
+                     : "memory");
 }
 
 void idle_forever(void)

@@ -10,6 +10,7 @@
  *   0x20        PIT IRQ0: count a tick, EOI the master PIC
  *   0x21..0x2e  other PIC IRQs (all masked, but harmless): EOI and return
  *   0x27, 0x2f  PIC spurious, 0xff LAPIC spurious: return, no EOI
+ *   0xf0        wake-up IPI to a sleeping AP: EOI the LAPIC and return
  *   others      unexpected: reported like an exception (err 0)
  */
 #include "layout.h"
@@ -28,6 +29,8 @@ isr_table:
         jmp irq_master
         .elseif (vec >= 0x28) && (vec <= 0x2e)
         jmp irq_slave
+        .elseif (vec == VEC_WAKE)
+        jmp ipi_wake
         .elseif (vec == VEC_SPURIOUS_MASTER) || (vec == VEC_SPURIOUS_SLAVE) || (vec == VEC_APIC_SPURIOUS)
         iretq
         .elseif (vec == VEC_SYSCALL)
@@ -68,9 +71,22 @@ irq_slave:
         popq %rax
         iretq
 
+/* The IPI only has to end the receiver's HLT; its EOI keeps the LAPIC's
+ * in-service bit from blocking the next one. */
+ipi_wake:
+        pushq %rax
+        movl $LAPIC_BASE, %eax
+        movl $0, LAPIC_EOI(%rax)
+        popq %rax
+        iretq
+
 sys_call:
         cmpq $SYS_WAIT, %rax
         je sys_wait
+        cmpq $SYS_WAIT_NE, %rax
+        je sys_wait_ne
+        cmpq $SYS_IPI, %rax
+        je sys_ipi
         cmpq $SYS_TRIPLE, %rax
         je sys_triple
         pushq $0                /* a stray int3: report it */
@@ -92,6 +108,32 @@ sys_wait:
         sti
         hlt
 1:      iretq
+
+/* SYS_WAIT_NE, %rdi = address, %rsi = value: as SYS_WAIT, but the condition
+ * is a word in memory that another CPU changes (an AP waiting for work).
+ * The other CPU sends VEC_WAKE after the change; under PVM, where the STI
+ * shadow is ignored, that IPI may land before the HLT, so the sender repeats
+ * it until the sleeper shows it has woken (smp_workload.c). */
+sys_wait_ne:
+        cmpq %rsi, (%rdi)
+        jne 1f
+        sti
+        hlt
+1:      iretq
+
+/* SYS_IPI, %rdi = ICR high dword (destination APIC id << 24), %rsi = ICR low
+ * dword (vector, delivery mode, level). In ring 0 because that is where
+ * firmware and kernels program the ICR; the write of the low dword sends.
+ * Waits first for the previous IPI to leave (delivery status, bit 12). */
+sys_ipi:
+        pushq %rax
+        movl $LAPIC_BASE, %eax
+1:      testl $0x1000, LAPIC_ICR_LO(%rax)
+        jnz 1b
+        movl %edi, LAPIC_ICR_HI(%rax)
+        movl %esi, LAPIC_ICR_LO(%rax)
+        popq %rax
+        iretq
 
 sys_triple:
         lidt null_idt_ptr(%rip)

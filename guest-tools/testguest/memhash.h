@@ -12,6 +12,11 @@
  *   The hash of a region is FNV-1a over words (not bytes):
  *     h = 0xcbf29ce484222325; for each word w in order: h = (h ^ w) * 0x100000001b3.
  *   The guest prints h as 16 lowercase hex digits without "0x".
+ *
+ * The smp workload: CPU c (0 = the BSP, then the APs in MP table order) starts
+ * from h = tg_smp_seed(c) = splitmix64(0x736d70 + c) and, for k = 1 .. iters,
+ * sets h = tg_smp_step(h, k) = splitmix64 applied 4 times to h ^ k. Four
+ * rounds per step only to make 10^8 steps take a few seconds.
  */
 #ifndef TG_MEMHASH_H
 #define TG_MEMHASH_H
@@ -50,6 +55,25 @@ static inline uint64_t tg_expected_hash(uint64_t seed, uint64_t mib)
     uint64_t words = mib * (1024u * 1024u / 8u);
     for (uint64_t i = 0; i < words; i++)
         h = tg_hash_step(h, tg_fill_word(seed, i));
+    return h;
+}
+
+static inline uint64_t tg_smp_seed(uint64_t cpu)
+{
+    return tg_splitmix64(0x736d70ull + cpu); /* "smp" */
+}
+
+static inline uint64_t tg_smp_step(uint64_t h, uint64_t k)
+{
+    return tg_splitmix64(tg_splitmix64(tg_splitmix64(tg_splitmix64(h ^ k))));
+}
+
+/* Host convenience: hash<cpu> of `smp iters=<iters>`. */
+static inline uint64_t tg_smp_expected_hash(uint64_t cpu, uint64_t iters)
+{
+    uint64_t h = tg_smp_seed(cpu);
+    for (uint64_t k = 1; k <= iters; k++)
+        h = tg_smp_step(h, k);
     return h;
 }
 

@@ -1,7 +1,9 @@
 /* tables.S — the static CPU tables: identity page tables (2 MiB pages, 0..4 GiB),
- * GDT, 64-bit TSS with an all-ports I/O bitmap, and the stacks. Built by the assembler and linker so that the
- * emulated ring-0 start-up has nothing to compute (see entry.S). Field values
- * that need bit-slicing of addresses come from linker.ld (tss_base_*). */
+ * GDT, the BSP's 64-bit TSS with an all-ports I/O bitmap, and the BSP's
+ * stacks. Built by the assembler and linker so that the emulated ring-0
+ * start-up has nothing to compute (see entry.S). Field values that need
+ * bit-slicing of addresses come from linker.ld (tss_base_*). The page tables,
+ * GDT and IDT are shared by all CPUs; the APs' TSSs and stacks are in smp.c. */
 #include "layout.h"
 
         .section .data.pagetables, "aw"
@@ -32,13 +34,15 @@ pd:
 
         .data
         .balign 16
+        .globl gdt, gdt_end
 gdt:
         .quad 0
         .quad 0x00af9a000000ffff        /* 0x08 kernel code, 64-bit */
         .quad 0x00cf92000000ffff        /* 0x10 kernel data */
         .quad 0x00cff2000000ffff        /* 0x18 user data, DPL 3 */
         .quad 0x00affa000000ffff        /* 0x20 user code, 64-bit, DPL 3 */
-        /* 0x28 64-bit available TSS, 16 bytes; base is below 4 GiB. */
+        .quad 0x00cf9a000000ffff        /* 0x28 kernel code, 32-bit: AP start-up */
+        /* 0x30 the BSP's 64-bit available TSS, 16 bytes; base is below 4 GiB. */
         .word tss_end - tss - 1
         .word tss_base_0_15
         .byte tss_base_16_23
@@ -47,6 +51,8 @@ gdt:
         .byte tss_base_24_31
         .long 0
         .long 0
+        /* 0x40.. the APs' TSS descriptors, written by smp.c before each start. */
+        .fill 16 * (TG_MAX_CPUS - 1), 1, 0
 gdt_end:
 
         .balign 8

@@ -13,6 +13,7 @@
 #include "memhash.h"
 #include "mptable.h"
 #include "serial.h"
+#include "smp_workload.h"
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -159,6 +160,7 @@ static const struct {
     {"exit", do_exit},
     {"triplefault", triplefault},
     {"spin", spin},
+    {"smp", smp_workload},
 };
 
 void workload_run(const struct workload_args *args)

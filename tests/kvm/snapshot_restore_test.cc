@@ -125,6 +125,27 @@ void check_memory_survives(const ScratchDir& dir, const std::string& sock, std::
   EXPECT_EQ(current->wait_exit(60s), 1) << current->errors();
 }
 
+// Two vCPUs computing at the same time, snapshotted mid-computation: the
+// restored guest finishes with the hashes the host computes.
+TEST_F(SnapshotRestore, TwoBusyVcpus) {
+  const uint64_t kIters = 60'000'000;
+  VmmProcess source(vmm_run_args(fmt::format("smp iters={} exit code=0", kIters), {"--api", sock_, "--cpus", "2"}));
+  ASSERT_TRUE(source.wait_for_line("TG smp started=1")) << source.output() << source.errors();
+  // Both CPUs are past their start: snapshot while each is in its loop.
+  auto progress = source.wait_for_line("TG smp progress");
+  ASSERT_TRUE(progress) << source.output();
+  ASSERT_NE(tg_field(*progress, "cpu1"), "0") << *progress;
+  std::string file = dir_ / "smp.vmm";
+  ASSERT_EQ(snapshot(sock_, file).status, 0);
+  source.kill_now();
+  VmmProcess restored({vmm_binary(), "restore", file});
+  auto done = restored.wait_for_line("TG smp cpus=2", 120s);
+  ASSERT_TRUE(done) << restored.output() << restored.errors();
+  EXPECT_EQ(tg_field(*done, "hash0"), fmt::format("{:016x}", tg_smp_expected_hash(0, kIters)));
+  EXPECT_EQ(tg_field(*done, "hash1"), fmt::format("{:016x}", tg_smp_expected_hash(1, kIters)));
+  EXPECT_EQ(restored.wait_exit(), 1) << restored.errors();
+}
+
 TEST_F(SnapshotRestore, MemoryHashSurvivesRestore) { check_memory_survives(dir_, sock_, {}, {}, 1); }
 TEST_F(SnapshotRestore, MemoryHashSurvivesThreeGenerations) { check_memory_survives(dir_, sock_, {}, {}, 3); }
 TEST_F(SnapshotRestore, MemoryHashSurvivesLz4) { check_memory_survives(dir_, sock_, {"--compress", "lz4"}, {}, 1); }

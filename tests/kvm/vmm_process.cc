@@ -58,51 +58,41 @@ void VmmProcess::kill_now() {
   }
 }
 
+int VmmProcess::read_ready(int timeout_ms) {
+  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  int n = poll(fds, 2, timeout_ms);
+  if (n < 0 && errno == EINTR) return 0;
+  if (n <= 0) return -1;
+  int got = 0;
+  for (int i = 0; i < 2; ++i) {
+    if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    char buf[4096];
+    ssize_t r = read(fds[i].fd, buf, sizeof buf);
+    int& fd = i == 0 ? out_fd_ : err_fd_;
+    if (r <= 0) {
+      close(fd);
+      fd = -1;
+      continue;
+    }
+    (i == 0 ? out_ : err_).append(buf, static_cast<size_t>(r));
+    got |= i == 0 ? 1 : 2;
+  }
+  return got;
+}
+
 bool VmmProcess::pump(std::chrono::steady_clock::time_point until) {
   while (out_fd_ >= 0 || err_fd_ >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() < 0) return false;
-    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-    int n = poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bool got_stdout = false;
-    for (int i = 0; i < 2; ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t r = read(fds[i].fd, buf, sizeof buf);
-      int& fd = i == 0 ? out_fd_ : err_fd_;
-      if (r <= 0) {
-        close(fd);
-        fd = -1;
-        continue;
-      }
-      (i == 0 ? out_ : err_).append(buf, static_cast<size_t>(r));
-      got_stdout |= i == 0;
-    }
-    if (got_stdout || out_fd_ < 0) return true;
+    int got = read_ready(static_cast<int>(left.count()));
+    if (got < 0) return false;
+    if ((got & 1) || out_fd_ < 0) return true;
   }
   return false;
 }
 
 void VmmProcess::drain() {
-  while (out_fd_ >= 0 || err_fd_ >= 0) {
-    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-    int n = poll(fds, 2, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    for (int i = 0; i < 2; ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t r = read(fds[i].fd, buf, sizeof buf);
-      int& fd = i == 0 ? out_fd_ : err_fd_;
-      if (r <= 0) {
-        close(fd);
-        fd = -1;
-        continue;
-      }
-      (i == 0 ? out_ : err_).append(buf, static_cast<size_t>(r));
-    }
+  while ((out_fd_ >= 0 || err_fd_ >= 0) && read_ready(0) >= 0) {
   }
 }
 

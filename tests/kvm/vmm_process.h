@@ -38,6 +38,9 @@ class VmmProcess {
  private:
   // Reads what is available from stdout/stderr until `until` or EOF.
   bool pump(std::chrono::steady_clock::time_point until);
+  // One poll of both pipes: -1 when nothing became ready in time, else bit 0
+  // set when stdout gave bytes and bit 1 when stderr did (0: only EOFs).
+  int read_ready(int timeout_ms);
 
   pid_t pid_ = -1;
   int out_fd_ = -1, err_fd_ = -1;
