@@ -9,18 +9,13 @@
 #include "hypervisor/boot/bzimage.h"
 #include "hypervisor/boot/e820.h"
 #include "hypervisor/boot/elf.h"
+#include "hypervisor/boot/elf_segments.h"
 #include "hypervisor/boot/linux_entry_state.h"
 #include "hypervisor/boot/mptable.h"
 #include "hypervisor/boot/x86_layout.h"
 
 namespace vmm::hv::boot {
 namespace {
-
-Error bad_image(std::string message) { return Error::make(Errc::kBadImage, "kernel image: " + std::move(message)); }
-
-uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-uint64_t mib_ceil(uint64_t bytes) { return (bytes + kMiB - 1) / kMiB; }
 
 // What the two loaders share once the kernel's place is known.
 struct Plan {
@@ -105,57 +100,6 @@ Result<void> write_common(GuestMemory& mem, const LinuxConfig& config, const Pla
   return {};
 }
 
-Result<void> zero_fill(GuestMemory& mem, uint64_t gpa, uint64_t size) {
-  static const uint8_t kZeros[64 * 1024] = {};
-  for (uint64_t done = 0; done < size;) {
-    uint64_t n = std::min<uint64_t>(sizeof kZeros, size - done);
-    VMM_TRY(mem.write(gpa + done, std::span(kZeros, n)));
-    done += n;
-  }
-  return {};
-}
-
-std::string memory_needed(uint64_t end, const GuestMemory& mem) {
-  const uint64_t low_end = low_ram_end(ram_layout_of(mem));
-  return fmt::format("needs RAM up to {:#x} ({} MiB) but the guest's low RAM ends at {:#x} ({} MiB); give the guest "
-                     "more memory",
-                     end, mib_ceil(end), low_end, low_end / kMiB);
-}
-
-// ELF segments: in low RAM at or above 1 MiB, not wrapping, not overlapping.
-// Returns [lowest start, highest end).
-Result<std::pair<uint64_t, uint64_t>> check_segments(const GuestMemory& mem, const std::vector<ElfSegment>& loads) {
-  const uint64_t low_end = low_ram_end(ram_layout_of(mem));
-  std::vector<ElfSegment> placed;
-  for (const auto& s : loads) {
-    if (s.memsz == 0) continue;
-    if (s.paddr + s.memsz < s.paddr) {
-      return bad_image(fmt::format("segment at {:#x} with size {:#x} wraps around the address space", s.paddr,
-                                   s.memsz));
-    }
-    const uint64_t end = s.paddr + s.memsz;
-    if (s.paddr < kHighMemStart) {
-      return bad_image(fmt::format("segment at {:#x} is below 1 MiB, where the boot structures live", s.paddr));
-    }
-    if (end > low_end) {
-      if (end <= kPciHoleStart) return bad_image(fmt::format("segment at {:#x} {}", s.paddr, memory_needed(end, mem)));
-      return bad_image(fmt::format("segment at {:#x} with size {:#x} is outside the RAM below 3 GiB", s.paddr,
-                                   s.memsz));
-    }
-    placed.push_back(s);
-  }
-  if (placed.empty()) return bad_image("no loadable segments");
-  std::sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) { return a.paddr < b.paddr; });
-  for (size_t i = 1; i < placed.size(); ++i) {
-    if (placed[i - 1].paddr + placed[i - 1].memsz > placed[i].paddr) {
-      return bad_image(fmt::format("segments at {:#x} and {:#x} overlap", placed[i - 1].paddr, placed[i].paddr));
-    }
-  }
-  uint64_t end = 0;
-  for (const auto& s : placed) end = std::max(end, s.paddr + s.memsz);
-  return std::pair{placed.front().paddr, end};
-}
-
 }  // namespace
 
 Result<LinuxBootInfo> load_bzimage(GuestMemory& mem, std::span<const uint8_t> image, const LinuxConfig& config) {
@@ -216,11 +160,7 @@ Result<LinuxBootInfo> load_linux_elf(GuestMemory& mem, std::span<const uint8_t> 
   VMM_TRY(finish_plan(mem, config, kVmlinuxInitrdAddrMax, plan));
 
   // Now write: file bytes, then zeros to p_memsz (the RAM may not be fresh).
-  for (const auto& s : image.loads) {
-    if (s.memsz == 0) continue;
-    VMM_TRY_CTX(mem.write(s.paddr, elf.subspan(s.offset, s.filesz)), "kernel image");
-    VMM_TRY_CTX(zero_fill(mem, s.paddr + s.filesz, s.memsz - s.filesz), "kernel image");
-  }
+  VMM_TRY_CTX(write_segments(mem, elf, image.loads), "kernel image");
   VMM_TRY(write_common(mem, config, plan));
   return LinuxBootInfo{image.entry, kZeroPageAddr, plan.kernel_gpa, plan.kernel_end, plan.initrd};
 }

@@ -7,18 +7,13 @@
 #include <vector>
 
 #include "hypervisor/boot/e820.h"
+#include "hypervisor/boot/elf_segments.h"
 #include "hypervisor/boot/mptable.h"
 #include "hypervisor/boot/vcpu_boot_state.h"
 #include "hypervisor/boot/x86_layout.h"
 
 namespace vmm::hv::boot {
 namespace {
-
-Error bad_image(std::string message) { return Error::make(Errc::kBadImage, "kernel image: " + std::move(message)); }
-
-uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-uint64_t mib_ceil(uint64_t bytes) { return (bytes + kMiB - 1) / kMiB; }
 
 Result<void> check_cmdline(std::string_view cmdline) {
   if (cmdline.size() + 1 > kCmdlineMaxSize) {
@@ -30,39 +25,6 @@ Result<void> check_cmdline(std::string_view cmdline) {
     return Error::make(Errc::kInvalidArgument, "kernel command line: contains a NUL byte");
   }
   return {};
-}
-
-// Checks that every PT_LOAD segment can be placed: in RAM, at or above
-// 1 MiB, not wrapping, not overlapping another. Returns the highest end.
-Result<uint64_t> check_segments(const GuestMemory& mem, const std::vector<ElfSegment>& loads) {
-  std::vector<ElfSegment> placed;
-  for (const auto& s : loads) {
-    if (s.memsz == 0) continue;
-    if (s.paddr + s.memsz < s.paddr) {
-      return bad_image(fmt::format("segment at {:#x} with size {:#x} wraps around the address space", s.paddr,
-                                   s.memsz));
-    }
-    const uint64_t end = s.paddr + s.memsz;
-    if (s.paddr < kHighMemStart) {
-      return bad_image(fmt::format("segment at {:#x} is below 1 MiB, where the boot structures live", s.paddr));
-    }
-    if (!mem.contains(s.paddr, s.memsz)) {
-      if (end <= kPciHoleStart) {
-        return bad_image(fmt::format("segment at {:#x} needs {} MiB but the guest has {} MiB", s.paddr,
-                                     mib_ceil(end), mem.total_size() / kMiB));
-      }
-      return bad_image(fmt::format("segment at {:#x} with size {:#x} is outside guest RAM", s.paddr, s.memsz));
-    }
-    placed.push_back(s);
-  }
-  if (placed.empty()) return bad_image("no loadable segments");
-  std::sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) { return a.paddr < b.paddr; });
-  for (size_t i = 1; i < placed.size(); ++i) {
-    if (placed[i - 1].paddr + placed[i - 1].memsz > placed[i].paddr) {
-      return bad_image(fmt::format("segments at {:#x} and {:#x} overlap", placed[i - 1].paddr, placed[i].paddr));
-    }
-  }
-  return placed.back().paddr + placed.back().memsz;
 }
 
 // Where the initrd goes: page-aligned at the top of the RAM below 3 GiB,
@@ -82,18 +44,6 @@ Result<GpaRange> place_initrd(const GuestMemory& mem, const std::vector<ElfSegme
                                    mib_ceil(size), floor < top ? (top - floor) / kMiB : 0, top));
   }
   return GpaRange{align_down(top - size, kPageSize), size};
-}
-
-Result<void> write_segment(GuestMemory& mem, std::span<const uint8_t> elf, const ElfSegment& s) {
-  VMM_TRY(mem.write(s.paddr, elf.subspan(s.offset, s.filesz)));
-  // Zero the rest (.bss): the RAM may not be fresh, e.g. after a reboot.
-  static const uint8_t kZeros[64 * 1024] = {};
-  for (uint64_t done = s.filesz; done < s.memsz;) {
-    uint64_t n = std::min<uint64_t>(sizeof kZeros, s.memsz - done);
-    VMM_TRY(mem.write(s.paddr + done, std::span(kZeros, n)));
-    done += n;
-  }
-  return {};
 }
 
 bool is_pvh_entry_note(const ElfNote& note) { return note.name == "Xen" && note.type == kXenElfnotePhys32Entry; }
@@ -132,7 +82,7 @@ Result<PvhBootInfo> load_pvh(GuestMemory& mem, std::span<const uint8_t> elf, con
   VMM_TRY(build_mptable(config.cpus));
   auto image = VMM_TRY_CTX(parse_elf(elf), "kernel image");
   const uint32_t entry = VMM_TRY(find_pvh_entry(image));
-  const uint64_t kernel_end = VMM_TRY(check_segments(mem, image.loads));
+  const uint64_t kernel_end = VMM_TRY(check_segments(mem, image.loads)).end;
   const bool entry_loaded = std::any_of(image.loads.begin(), image.loads.end(), [&](const ElfSegment& s) {
     return entry >= s.paddr && entry - s.paddr < s.filesz;
   });
@@ -148,7 +98,7 @@ Result<PvhBootInfo> load_pvh(GuestMemory& mem, std::span<const uint8_t> elf, con
   VMM_CHECK(memmap.size() <= kPvhMaxMemmapEntries);  // a handful of RAM regions, never more
 
   // Now write.
-  for (const auto& s : image.loads) VMM_TRY_CTX(write_segment(mem, elf, s), "kernel image");
+  VMM_TRY_CTX(write_segments(mem, elf, image.loads), "kernel image");
   HvmStartInfo start{};
   start.magic = kHvmStartMagic;
   start.version = 1;

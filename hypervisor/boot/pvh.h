@@ -11,9 +11,10 @@
 //   - the MP table (mptable.h) and the boot GDT (vcpu_boot_state.h).
 // The vCPU register state for the entry comes from vcpu_boot_state.h.
 //
-// Segments must lie in RAM at or above 1 MiB (below are the boot structures
-// this loader writes), must not wrap or overlap each other, and the entry
-// must lie inside one of them. No ACPI tables are passed (rsdp_paddr = 0).
+// Segments must lie in the RAM below 3 GiB, at or above 1 MiB (below are the
+// boot structures this loader writes; elf_segments.h), must not wrap or
+// overlap each other, and the entry must lie inside one of them. No ACPI
+// tables are passed (rsdp_paddr = 0).
 #pragma once
 
 #include <cstdint>

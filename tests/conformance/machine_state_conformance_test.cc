@@ -161,7 +161,9 @@ TYPED_TEST(MachineStateConformance, VersionOneGoldenStillLoads) {
   auto s = load<typename TypeParam::State>(bytes, 1);
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_TRUE(TypeParam::validate(*s).ok());
-  if (TypeParam::State::kVersion == 1) EXPECT_EQ(save(*s), bytes);
+  if (TypeParam::State::kVersion == 1) {
+    EXPECT_EQ(save(*s), bytes);
+  }
 }
 
 TYPED_TEST(MachineStateConformance, SchemaMatchesItsGolden) {

@@ -79,7 +79,9 @@ TEST(LinuxBzImage, LoadsGoodImage) {
     const bool written = (i >= zp::kTypeOfLoader.offset && i < zp::kLoadflags.end) ||
                          (i >= zp::kRamdiskImage.offset && i < zp::kRamdiskSize.end) ||
                          (i >= zp::kCmdLinePtr.offset && i < zp::kCmdLinePtr.end);
-    if (!written) EXPECT_EQ(bytes[i], image[i]) << std::hex << "setup header byte 0x" << i;
+    if (!written) {
+      EXPECT_EQ(bytes[i], image[i]) << std::hex << "setup header byte 0x" << i;
+    }
   }
   for (size_t i = 0; i < zp::kSetupHeaderStart; ++i) {
     if (i == zp::kE820Entries.offset) continue;

@@ -37,7 +37,7 @@ struct BzImageBuilder {
     const size_t setup = (size_t{setup_sects == 0 ? uint8_t{4} : setup_sects} + 1) * 512;
     std::vector<uint8_t> f(setup, 0);
     // Bytes the loader must copy verbatim, so the test can tell.
-    for (size_t i = zp::kSetupHeaderStart; i < 0x202 + header_len && i < setup; ++i) f[i] = static_cast<uint8_t>(i);
+    for (size_t i = zp::kSetupHeaderStart; i < size_t{0x202} + header_len && i < setup; ++i) f[i] = static_cast<uint8_t>(i);
     auto put = [&](auto field, auto value) {
       using T = typename decltype(field)::type;
       T v = static_cast<T>(value);

@@ -221,10 +221,11 @@ TEST(PvhBadImage, SegmentPastGuestRam) {
   ElfBuilder b = good_image();
   b.segments[1].memsz = 200 * kMiB;
   EXPECT_FAILS_WITH(load_fails(b.build()), Errc::kBadImage,
-                    "kernel image: segment at 0x200000 needs 202 MiB but the guest has 128 MiB");
+                    "kernel image: segment at 0x200000 needs RAM up to 0xca00000 (202 MiB) but the guest's low RAM "
+                    "ends at 0x8000000 (128 MiB); give the guest more memory");
   b = good_image();
   b.segments[1].paddr = 0xfec00000;  // the IOAPIC, in the PCI hole
-  EXPECT_FAILS_WITH(load_fails(b.build()), Errc::kBadImage, "is outside guest RAM");
+  EXPECT_FAILS_WITH(load_fails(b.build()), Errc::kBadImage, "is outside the RAM below 3 GiB");
 }
 
 TEST(PvhBadImage, SegmentBelowOneMiB) {
