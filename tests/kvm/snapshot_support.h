@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -78,12 +77,14 @@ inline bool wait_for_socket(const std::string& path, std::chrono::milliseconds t
 
 inline CliResult qmp(const std::string& socket, const std::string& json) { return run_cli({"qmp", socket, json}); }
 
-// The counter values in a console transcript, in order.
+// The counter values in a console transcript, in order (complete lines only).
 inline std::vector<int> counter_values(const std::string& text) {
-  static const std::regex re("TG counter n=([0-9]+)\n");
+  static const std::string kPrefix = "TG counter n=";
   std::vector<int> out;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
-    out.push_back(std::stoi((*it)[1]));
+  for (size_t at = text.find(kPrefix); at != std::string::npos; at = text.find(kPrefix, at + 1)) {
+    size_t digits = at + kPrefix.size(), end = digits;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    if (end > digits && end < text.size() && text[end] == '\n') out.push_back(std::stoi(text.substr(digits, end - digits)));
   }
   return out;
 }
