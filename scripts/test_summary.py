@@ -32,7 +32,7 @@ def main(build_dirs):
             return 1
         for line in log.read_text().splitlines():
             entry = json.loads(line)
-            name = entry["name"].split(":")[-1].strip()
+            name = entry["name"].split("/")[-1].strip()
             xml = build / f"{name}.xml"
             if xml.exists():
                 counts = gtest_counts(xml)
