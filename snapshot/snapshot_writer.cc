@@ -29,8 +29,11 @@ constexpr const char* kHostArch = "unknown";
 // enough to stay in cache between the zero scan and the hash, large enough
 // that progress callbacks and syscalls are rare.
 constexpr uint64_t kScanStep = 4u << 20;
-// A run of non-zero pages is flushed once it reaches this length.
-constexpr uint64_t kMaxRun = 64u << 20;
+// A run of non-zero pages is flushed once it reaches this length. Measured
+// here (bench/snapshot, 800 MiB from guest RAM): 1 MiB writes ran at about
+// 2.3 GB/s, 64 MiB writes at 0.4 GB/s — one huge copy from guest memory into
+// the page cache stalls far longer than many cache-sized ones.
+constexpr uint64_t kMaxRun = 1u << 20;
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
