@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/kvm/kvm_test_support.h"
+#include "tests/fakes/temp_dir.h"
 
 namespace vmm::test {
 namespace {
@@ -49,21 +50,7 @@ const std::vector<std::string> kScript = {
     R"({ "execute": })",  // malformed: the reply has no id
 };
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/vmm-qmp-transcript-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using vmm::test::TempDir;
 
 // A bare QMP connection: send text, read lines with a deadline.
 class Wire {

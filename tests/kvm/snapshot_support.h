@@ -11,27 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/fakes/temp_dir.h"
 #include "tests/kvm/kvm_test_support.h"
 
 namespace vmm::test {
 
 // A scratch directory removed with everything in it.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = ::testing::TempDir() + "vmm-snap-XXXXXX";
-    path_ = mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ScratchDir = TempDir;
 
 // Runs a vmm subcommand to completion; returns {status, stdout+stderr}.
 struct CliResult {

@@ -15,24 +15,11 @@
 
 #include "hypervisor/qmp/qmp_json.h"
 #include "hypervisor/qmp/unix_socket.h"
+#include "tests/fakes/temp_dir.h"
 
 namespace vmm::qmp::test {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/vmm-qmp-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using vmm::test::TempDir;
 
 class RawConnection {
  public:
