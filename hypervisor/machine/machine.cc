@@ -88,8 +88,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
 }
 
 Machine::~Machine() {
-  api_.reset();  // no more QMP commands
+  // The snapshot worker reports to the QMP server: it ends first.
   if (migration_thread_.joinable()) migration_thread_.join();
+  api_.reset();
   if (control_) control_->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
