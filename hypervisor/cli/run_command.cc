@@ -52,7 +52,8 @@ int run_command(int argc, char** argv) {
       {"kernel", required_argument, nullptr, 'k'}, {"initrd", required_argument, nullptr, 'i'},
       {"append", required_argument, nullptr, 'a'}, {"memory", required_argument, nullptr, 'm'},
       {"cpus", required_argument, nullptr, 'c'},   {"console", required_argument, nullptr, 'o'},
-      {"api", required_argument, nullptr, 's'},          {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
+      {"api", required_argument, nullptr, 's'},    {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
   };
   hv::MachineConfig config;
   // For tests of a missing or inaccessible device; documented in --help.

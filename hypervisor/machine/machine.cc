@@ -7,11 +7,6 @@
 #include <csignal>
 #include <cstdio>
 
-#include "devices/legacy/cmos_rtc.h"
-#include "devices/legacy/debug_exit.h"
-#include "devices/legacy/i8042.h"
-#include "devices/legacy/post_port.h"
-#include "devices/legacy/uart_16550.h"
 #include "hypervisor/base/log.h"
 #include "hypervisor/boot/cpuid.h"
 #include "hypervisor/boot/vcpu_boot_state.h"
@@ -207,8 +202,6 @@ void Machine::request_exit(int status, std::string reason) {
   control_->stop();
   pthread_kill(main_thread_, kWakeSignal);
 }
-
-bool Machine::paused() const { return paused_; }
 
 Result<void> Machine::pause() {
   {

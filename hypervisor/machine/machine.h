@@ -108,14 +108,10 @@ class Machine : public qmp::QmpBackend {
   // Both idempotent; they emit QMP STOP / RESUME when the state changes.
   Result<void> pause();
   Result<void> resume();
-  bool paused() const;
 
   // Writes a snapshot of the paused machine to `path` (PATH.tmp, fsync,
   // rename). The machine must be paused.
   Result<SaveStats> save_snapshot(const std::string& path, const SaveOptions& options);
-
-  GuestMemory& memory() { return *memory_; }
-  const std::vector<dev::Device*>& devices() const { return devices_; }
 
   // qmp::QmpBackend
   qmp::RunState run_state() override;
